@@ -1,0 +1,29 @@
+/* Command-line front end: `basalt run [flags]`, `basalt help [run]`,
+ * `basalt --version`.  Fills the same struct vm_config as the JSON file:
+ * --config FILE is applied first, then every other flag overrides it. */
+#ifndef BASALT_CLI_H
+#define BASALT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "basalt/config.h"
+
+enum cli_cmd { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_opts {
+	enum cli_cmd cmd;
+	const char *help_topic;   /* CLI_HELP: NULL or "run" */
+	bool print_config;        /* --print-config: print effective JSON, exit 0 */
+	int verbosity;            /* -v repeats: 0 warn, 1 info, 2 debug; -q = -1 */
+	struct vm_config cfg;
+};
+
+/* Parses argv (argv[0] is the program).  Returns 0, or -EINVAL with a
+ * one-line message in e naming the bad flag/value.  Does not validate the
+ * merged config (caller runs vm_config_validate) and never exits. */
+int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e);
+void cli_opts_free(struct cli_opts *o);
+void cli_usage(FILE *f, const char *topic);
+
+#endif

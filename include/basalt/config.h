@@ -1,0 +1,63 @@
+/* struct vm_config: the one validated description of a VM.
+ *
+ * Filled by the JSON config file (config_json.c) and then by command-line
+ * flags (cli.c), which override file values.  vm_config_validate() is run
+ * once on the merged result, before anything touches /dev/kvm.  The schema is
+ * documented in docs/config.md; keep the two in step. */
+#ifndef BASALT_CONFIG_H
+#define BASALT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "basalt/err.h"
+
+#define BS_MAX_CPUS 64
+#define BS_MIN_MEMORY (16ull << 20)
+#define BS_MAX_MEMORY (1ull << 40)
+#define BS_DEFAULT_MEMORY (512ull << 20)
+#define BS_DEFAULT_EXIT_PORT 0xf4
+
+enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+
+struct vm_config {
+	char *kernel;      /* path; NULL = default guest image */
+	char *initrd;      /* path or NULL */
+	char *cmdline;     /* guest kernel command line or NULL */
+	unsigned cpus;     /* 1..BS_MAX_CPUS */
+	uint64_t memory;   /* bytes, multiple of 2 MiB */
+	struct {
+		enum console_kind kind;
+		char *path;        /* CONSOLE_FILE only */
+	} console;
+	unsigned timeout_s;        /* 0 = no timeout */
+	bool host_quirks;          /* adapt to PVM hosts automatically */
+	struct {
+		bool enabled;
+		uint16_t port;     /* one byte written here = basalt's exit status */
+	} exit_dev;
+};
+
+/* Defaults: 1 vCPU, 512 MiB, console on stdio, host quirks on, exit device
+ * on at port 0xf4. */
+void vm_config_init(struct vm_config *c);
+void vm_config_free(struct vm_config *c);
+int vm_config_validate(const struct vm_config *c, struct bs_err *e);
+
+/* "512M", "2G", "1048576", "64K", "1T" (binary units, optional "iB"/"B").
+ * Returns 0 or -EINVAL (bad syntax) / -ERANGE (overflow). */
+int parse_size(const char *s, uint64_t *out);
+/* Formats bytes as the largest exact unit ("512M", "3G", "12345"). */
+void format_size(uint64_t bytes, char *buf, unsigned len);
+
+/* config_json.c: load FILE into c (fields present in the file overwrite c).
+ * Errors are "FILE:LINE:COL: message naming the key". */
+int vm_config_load_json(struct vm_config *c, const char *path, struct bs_err *e);
+int vm_config_parse_json(struct vm_config *c, const char *text,
+			 const char *name, struct bs_err *e);
+/* Returns malloc'd JSON text (caller frees) of the effective config; feeding
+ * it back through vm_config_parse_json yields an equal config. */
+char *vm_config_to_json(const struct vm_config *c);
+bool vm_config_equal(const struct vm_config *a, const struct vm_config *b);
+
+#endif
