@@ -1,0 +1,90 @@
+/* A VM: built once from a validated struct vm_config, run to completion.
+ *
+ * vm_create() opens /dev/kvm, lays out guest memory, loads the kernel,
+ * builds firmware tables and registers devices; vm_run() starts one thread
+ * per vCPU and waits in the main loop (console input, signals, timeout)
+ * until something stops the VM; its result is basalt's exit status. */
+#ifndef BASALT_VM_H
+#define BASALT_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "basalt/bus.h"
+#include "basalt/config.h"
+#include "basalt/console.h"
+#include "basalt/devices/pci.h"
+#include "basalt/err.h"
+#include "basalt/guest_mem.h"
+#include "basalt/vmctl.h"
+#include "basalt/x86/boot.h"
+#include "basalt/x86/cpu.h"
+#include "basalt/x86/layout.h"
+
+struct serial;
+struct rtc;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t exits;
+	uint64_t fallbacks;
+};
+
+struct vm_stats {
+	uint64_t exits, io_exits, mmio_exits, fallbacks;
+	uint64_t unhandled_pio, unhandled_mmio;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd, vm_fd;
+	int run_size;
+	bool pvm_host;          /* host quirks detected and enabled */
+	struct guest_mem mem;
+	struct x86_layout layout;
+	struct boot_result boot;
+	struct x86_cpuid cpuid;
+	struct bus pio, mmio;
+	struct pci_bus pci;
+	struct console console;
+	struct serial *serial;
+	struct rtc *rtc;
+	struct vm_ctl ctl;
+	struct vcpu *vcpus;
+	unsigned ncpus;
+
+	/* Stop protocol: the first vm_stop() sets exit_code/why, marks
+	 * stopping, wakes the main loop (stop_efd) and kicks every vCPU out
+	 * of KVM_RUN (immediate_exit + SIGUSR1). */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_code;
+	char why[512];
+	int stop_efd;
+
+	atomic_uint_fast64_t unhandled_pio, unhandled_mmio;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e);
+/* Returns the process exit status (enum bs_exit or an exit-device value). */
+int vm_run(struct vm *vm, bool print_stats);
+void vm_destroy(struct vm *vm);
+void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);
+int vcpu_start(struct vcpu *v, struct bs_err *e);
+void vcpu_kick(struct vcpu *v);
+void vcpu_install_kick_handler(void);
+
+#endif

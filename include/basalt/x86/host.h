@@ -1,0 +1,26 @@
+/* Host quirks: detecting hosts whose KVM needs the VMM's help.
+ *
+ * PVM (kvm_pvm; clouds without nested virtualization): guest ring 0 is run
+ * by KVM's instruction emulator, which lacks some instructions (bridged by
+ * x86_fallback(), emulate.c), and guest CPUID ignores most of
+ * KVM_SET_CPUID2, so a Linux guest must be told on its command line not to
+ * use the features the emulator cannot run (measured; ../shared/README.md).
+ */
+#ifndef BASALT_X86_HOST_H
+#define BASALT_X86_HOST_H
+
+#include <stdbool.h>
+
+/* Guest cmdline additions for Linux guests on a PVM host. */
+#define X86_PVM_LINUX_CMDLINE                                                  \
+	"noxsave nopv clearcpuid=smap,pku,popcnt,fsgsbase,rdrand,rdseed,rdpid,"  \
+	"bmi1,bmi2,avx,avx2,avx512f,movbe,abm,sse4_2,aes,pclmulqdq,sha_ni"
+
+/* true if /sys/module/kvm_pvm exists (root may be overridden for tests). */
+bool x86_host_is_pvm(const char *sysfs_root);
+
+/* Returns a malloc'd command line: base plus the PVM additions when pvm &&
+ * is_linux (options the user already gave are not repeated).  NULL on OOM. */
+char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux);
+
+#endif

@@ -1,0 +1,94 @@
+#!/bin/bash
+# Host-side check for one VM run (meson suite 'guest' and 'linux').
+#
+#   run-guest.sh --basalt BASALT --expect-exit N [--expect REGEX]...
+#                [--reject REGEX]... [--max-rss-mib N] [--timeout S]
+#                [--l1-mem SIZE] [--skip-on-pvm] -- <basalt run args>
+#
+# Runs `BASALT run --stats <args>`, then checks basalt's exit status, that
+# every --expect extended regex matches its combined output, that no
+# --reject regex does, and (with --max-rss-mib) basalt's peak RSS.
+# Where /dev/kvm is missing it runs the same command inside an L1 VM with
+# nested KVM (tests/l1/run-in-l1.sh); without that either it exits 77 (skip).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=2G skip_on_pvm=0
+expects=() rejects=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--basalt) basalt=$2; shift 2 ;;
+	--expect-exit) expect_exit=$2; shift 2 ;;
+	--expect) expects+=("$2"); shift 2 ;;
+	--reject) rejects+=("$2"); shift 2 ;;
+	--max-rss-mib) max_rss=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--l1-mem) l1_mem=$2; shift 2 ;;
+	--skip-on-pvm) skip_on_pvm=1; shift ;;
+	--) shift; break ;;
+	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+if [ -z "$basalt" ] || [ -z "$expect_exit" ]; then echo "run-guest: need --basalt and --expect-exit" >&2; exit 2; fi
+
+if [ "$skip_on_pvm" = 1 ] && [ -e /sys/module/kvm_pvm ] && [ -w /dev/kvm ]; then
+	echo "SKIP: needs guest userspace system calls, which PVM hosts do not run"
+	exit 77
+fi
+
+out=$(mktemp /tmp/basalt-run.XXXXXX)
+trap 'rm -f "$out"' EXIT
+cmd=("$basalt" run --stats --timeout "$timeout" "$@")
+echo "+ ${cmd[*]}"
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	"${cmd[@]}" > "$out" 2>&1 < /dev/null
+	rc=$?
+else
+	"$here/l1/run-in-l1.sh" --mem "$l1_mem" --timeout $((timeout * 3 + 60)) -- "${cmd[@]}" > "$out" 2>&1
+	rc=$?
+	if [ $rc = 77 ]; then
+		cat "$out"
+		echo "SKIP: no /dev/kvm and no nested-KVM harness"
+		exit 77
+	fi
+	echo "(ran inside an L1 VM with nested KVM: no /dev/kvm on this host)"
+fi
+
+# Long outputs (serial storms) are summarised.
+if [ "$(wc -c < "$out")" -gt 20000 ]; then
+	head -c 4000 "$out"; echo; echo "[... $(wc -c < "$out") bytes ...]"; tail -c 4000 "$out"
+else
+	cat "$out"
+fi
+
+fail=0
+if [ "$rc" != "$expect_exit" ]; then
+	echo "FAIL: exit status $rc, expected $expect_exit"
+	fail=1
+fi
+for re in "${expects[@]}"; do
+	if ! grep -a -q -E -- "$re" "$out"; then
+		echo "FAIL: output does not match /$re/"
+		fail=1
+	fi
+done
+for re in "${rejects[@]}"; do
+	if grep -a -q -E -- "$re" "$out"; then
+		echo "FAIL: output matches rejected /$re/"
+		fail=1
+	fi
+done
+if [ -n "$max_rss" ]; then
+	rss=$(grep -a -o 'max_rss_kib=[0-9]*' "$out" | tail -1 | cut -d= -f2)
+	if [ -z "$rss" ]; then
+		echo "FAIL: no stats line with max_rss_kib"
+		fail=1
+	elif [ "$rss" -gt $((max_rss * 1024)) ]; then
+		echo "FAIL: basalt peak RSS ${rss} KiB exceeds ${max_rss} MiB"
+		fail=1
+	else
+		echo "peak RSS ${rss} KiB (limit ${max_rss} MiB)"
+	fi
+fi
+[ $fail = 0 ] && echo "PASS"
+exit $fail
