@@ -49,9 +49,17 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 		vcpu_kick(&vm->vcpus[i]);
 }
 
+/* Stops requested by the guest through a device are the expected way for
+ * a VM to end: logged at info level, not as warnings. */
 static void ctl_stop(void *ctx, int code, const char *why)
 {
-	vm_stop(ctx, code, "%s", why);
+	struct vm *vm = ctx;
+
+	vm_stop(vm, code, "%s", why);
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!strcmp(vm->why, why))
+		vm->guest_requested = true;
+	pthread_mutex_unlock(&vm->stop_lock);
 }
 
 static void irq_line_kvm(void *ctx, unsigned gsi, int level)
@@ -340,10 +348,10 @@ int vm_run(struct vm *vm, bool print_stats)
 		close(sfd);
 
 	console_restore_terminal();
-	if (vm->exit_code == BS_EXIT_POWEROFF || vm->exit_code == BS_EXIT_QUIT)
+	if (vm->guest_requested || vm->exit_code == BS_EXIT_QUIT)
 		log_info("%s", vm->why);
 	else
-		log_warn("%s", vm->why);
+		log_err("%s", vm->why);
 	if (print_stats) {
 		struct rusage ru;
 		uint64_t exits = 0, fb = 0;

@@ -69,6 +69,7 @@ struct vm {
 	atomic_bool stopping;
 	int exit_code;
 	char why[512];
+	bool guest_requested;   /* ended through a guest device (poweroff, ...) */
 	int stop_efd;
 
 	atomic_uint_fast64_t unhandled_pio, unhandled_mmio;

@@ -99,7 +99,6 @@ cat > "$root/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
 for m in irqbypass kvm kvm-amd; do insmod /mod/$m.ko || echo "insmod $m failed"; done
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 if [ -e /dev/kvm ]; then

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "basalt/bus.h"
+#include "basalt/devices/pci.h"
 #include "fixtures.h"
 
 struct rec {
@@ -62,12 +63,59 @@ START_TEST(dispatch)
 }
 END_TEST
 
+static uint32_t cam(struct pci_bus *b, uint32_t addr, unsigned off, unsigned len)
+{
+	uint32_t v = 0;
+
+	pci_cam_ops.write(b, 0, &addr, 4);
+	pci_cam_ops.read(b, 4 + off, &v, len);
+	return v;
+}
+
+START_TEST(pci_host_bridge)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bs_err e;
+	uint32_t v = 0xffffffff;
+
+	pci_bus_init(&b);
+	/* 00:00.0 vendor/device, class 0x060000 via the 0xcf8/0xcfc ports */
+	ck_assert_uint_eq(cam(&b, 0x80000000, 0, 4), 0x00081b36);
+	ck_assert_uint_eq(cam(&b, 0x80000008, 0, 4) >> 8, 0x060000);
+	ck_assert_uint_eq(cam(&b, 0x80000000, 2, 2), 0x0008);
+	ck_assert_uint_eq(cam(&b, 0x8000000c, 2, 1), 0);        /* header type */
+	/* absent device, other bus, enable bit clear: all-ones */
+	ck_assert_uint_eq(cam(&b, 0x80000800, 0, 4), 0xffffffff);
+	ck_assert_uint_eq(cam(&b, 0x80010000, 0, 4), 0xffffffff);
+	ck_assert_uint_eq(cam(&b, 0x00000000, 0, 4), 0xffffffff);
+	/* read-only vendor id; command register honours its write mask */
+	pci_cfg_write(&b, 0, 0, 0, 4, 0x12345678);
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 0, 4), 0x00081b36);
+	pci_cfg_write(&b, 0, 0, 4, 2, 0xffff);
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 4, 2), 0x0006);
+	/* misaligned and out-of-range config accesses are refused */
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 1, 2), 0xffffffff);
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 254, 4), 0xffffffff);
+	/* slots: 0 is the bridge, a new function lands where asked */
+	ck_assert_int_eq(pci_bus_add(&b, 0, &f, &e), -EBUSY);
+	f.cfg[0] = 0xf4;
+	f.cfg[1] = 0x1a;
+	ck_assert_int_eq(pci_bus_add(&b, 3, &f, &e), 0);
+	ck_assert_uint_eq(cam(&b, 0x80001800, 0, 2), 0x1af4);
+	ck_assert_int_eq(pci_bus_add(&b, 3, &f, &e), -EBUSY);
+	ck_assert_str_eq(e.msg, "pci: slot 3 is not free");
+	(void)v;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bus");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, dispatch);
+	tcase_add_test(tc, pci_host_bridge);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

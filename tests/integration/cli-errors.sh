@@ -1,0 +1,79 @@
+#!/bin/bash
+# The real binary's handling of user errors and of the config round trip.
+# Every user error: one line naming the culprit, exit status 2, and no VM:
+# /dev/kvm is never opened (checked with strace where available).
+set -uo pipefail
+basalt=$1
+tmp=$(mktemp -d /tmp/basalt-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+have_strace=0
+command -v strace >/dev/null && have_strace=1
+
+kernel=$tmp/kernel.elf
+printf '\177ELF-not-really' > "$kernel"
+
+# expect_error EXPECTED-REGEX ARGS...
+expect_error() {
+	local re=$1; shift
+	local out rc
+	if [ $have_strace = 1 ]; then
+		out=$(strace -f -qq -e trace=openat -o "$tmp/trace" "$basalt" "$@" 2>&1 >/dev/null)
+	else
+		out=$("$basalt" "$@" 2>&1 >/dev/null)
+	fi
+	rc=$?
+	if [ $rc != 2 ]; then
+		echo "FAIL: basalt $*: exit $rc, expected 2 ($out)"; fail=1; return
+	fi
+	if [ "$(printf '%s\n' "$out" | wc -l)" != 1 ]; then
+		echo "FAIL: basalt $*: expected one line, got: $out"; fail=1; return
+	fi
+	if ! printf '%s' "$out" | grep -q -E -- "$re"; then
+		echo "FAIL: basalt $*: message '$out' does not match /$re/"; fail=1; return
+	fi
+	if [ $have_strace = 1 ] && grep -q '/dev/kvm' "$tmp/trace"; then
+		echo "FAIL: basalt $*: opened /dev/kvm despite a config error"; fail=1; return
+	fi
+	echo "ok: basalt $* -> $out"
+}
+
+expect_error "unknown option '--frobnicate'" run --frobnicate
+expect_error "unknown command 'rn'" rn
+expect_error "--cpus: invalid number 'many'" run --kernel "$kernel" --cpus many
+expect_error "--memory: invalid size '12Q'" run --kernel "$kernel" --memory 12Q
+expect_error "kernel: cannot open '/nonexistent/bzImage'" run --kernel /nonexistent/bzImage
+expect_error "cpus" run --kernel "$kernel" --cpus 0
+expect_error "console" run --kernel "$kernel" --console serial
+printf 'MZ not a kernel at all, just some bytes' > "$tmp/notkernel"
+expect_error "kernel '$tmp/notkernel'" run --kernel "$tmp/notkernel"
+
+printf '{\n  "cpus": 2,\n  "cpu": 4\n}\n' > "$tmp/unknown.json"
+expect_error "unknown.json:3:[0-9]+: unknown key 'cpu'" run --kernel "$kernel" --config "$tmp/unknown.json"
+printf '{\n  "cpus": "two"\n}\n' > "$tmp/type.json"
+expect_error "type.json:2:[0-9]+: 'cpus' must be an integer" run --kernel "$kernel" --config "$tmp/type.json"
+printf '{\n  "memory": "1G",\n  "cpus": 1000\n}\n' > "$tmp/range.json"
+expect_error "range.json:3:[0-9]+: 'cpus' out of range" run --kernel "$kernel" --config "$tmp/range.json"
+printf '{\n  "cpus": 2,\n' > "$tmp/syntax.json"
+expect_error "syntax.json:[0-9]+:[0-9]+: invalid JSON" run --kernel "$kernel" --config "$tmp/syntax.json"
+expect_error "nope.json: cannot open" run --kernel "$kernel" --config "$tmp/nope.json"
+
+# Round trip: the printed config, fed back, prints the same config.
+printf '{ "kernel": "%s", "cpus": 3, "memory": "1G", "cmdline": "console=ttyS0 quiet", "timeout": 9 }\n' \
+	"$kernel" > "$tmp/vm.json"
+if "$basalt" run --config "$tmp/vm.json" --memory 2G --print-config > "$tmp/a.json" &&
+   "$basalt" run --config "$tmp/a.json" --print-config > "$tmp/b.json" &&
+   cmp -s "$tmp/a.json" "$tmp/b.json" &&
+   grep -q '"cpus": 3' "$tmp/a.json" && grep -q '"memory": "2G"' "$tmp/a.json"; then
+	echo "ok: --print-config round trip (flags override the file)"
+else
+	echo "FAIL: --print-config round trip"; cat "$tmp/a.json" "$tmp/b.json"; fail=1
+fi
+
+# Help and version.
+"$basalt" --version | grep -q -E '^basalt [0-9]+\.[0-9]+' || { echo "FAIL: --version"; fail=1; }
+"$basalt" help run | grep -q -- '--kernel' || { echo "FAIL: help run"; fail=1; }
+"$basalt" run --help | grep -q -- '--timeout' || { echo "FAIL: run --help"; fail=1; }
+
+[ $fail = 0 ] && echo PASS
+exit $fail
