@@ -149,7 +149,7 @@ static int exit_internal_error(struct vcpu *v)
 	struct x86_vcpu_state st;
 	struct fallback_info info;
 	enum fallback_result fr = FALLBACK_UNKNOWN;
-	char bytes[3 * X86_MAX_INSN + 1];
+	char bytes[3 * X86_MAX_INSN + 1], gpa[24];
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -182,14 +182,17 @@ static int exit_internal_error(struct vcpu *v)
 					     info.bytes, &info.rip_gpa);
 	}
 	x86_format_bytes(info.bytes, info.nbytes, bytes, sizeof(bytes));
+	if (info.rip_gpa == UINT64_MAX)
+		snprintf(gpa, sizeof(gpa), "unmapped");
+	else
+		snprintf(gpa, sizeof(gpa), "0x%llx", (unsigned long long)info.rip_gpa);
 	vm_stop(v->vm, BS_EXIT_EMULATION,
-		"vCPU %u: %s (internal error %u) at RIP 0x%llx (gpa 0x%llx, CPL %u): "
+		"vCPU %u: %s (internal error %u) at RIP 0x%llx (gpa %s, CPL %u): "
 		"bytes %s", v->index,
 		run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
 		"instruction emulation failed" : "KVM internal error",
-		run->internal.suberror, (unsigned long long)st.regs.rip,
-		(unsigned long long)info.rip_gpa, st.sregs.cs.selector & 3,
-		info.nbytes ? bytes : "(unreadable)");
+		run->internal.suberror, (unsigned long long)st.regs.rip, gpa,
+		st.sregs.cs.selector & 3, info.nbytes ? bytes : "(unreadable)");
 	return 1;
 }
 

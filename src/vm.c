@@ -229,7 +229,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e)
 		return r;
 	if (cfg->host_quirks && x86_host_is_pvm(NULL)) {
 		vm->pvm_host = true;
-		log_info("PVM host detected (/sys/module/kvm_pvm): instruction "
+		log_warn("PVM host detected (/sys/module/kvm_pvm): instruction "
 			 "fallbacks on, Linux command-line workarounds on "
 			 "(--no-host-quirks turns this off)");
 	}
