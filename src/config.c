@@ -1,1 +1,138 @@
-/* placeholder: being written */
+/* struct vm_config lifetime and the semantic checks run once on the merged
+ * file + flag configuration (see docs/config.md, "Validation").  Messages
+ * start with the config key, which is also the flag name without "--". */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basalt/config.h"
+
+void vm_config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpus = 1;
+	c->memory = BS_DEFAULT_MEMORY;
+	c->console.kind = CONSOLE_STDIO;
+	c->timeout_s = 0;
+	c->host_quirks = true;
+	c->exit_dev.enabled = true;
+	c->exit_dev.port = BS_DEFAULT_EXIT_PORT;
+}
+
+void vm_config_free(struct vm_config *c)
+{
+	if (!c)
+		return;
+	free(c->kernel);
+	free(c->initrd);
+	free(c->cmdline);
+	free(c->console.path);
+	c->kernel = c->initrd = c->cmdline = c->console.path = NULL;
+}
+
+/* I/O ports claimed by basalt's own devices; the exit device must not sit
+ * on any of them or its writes would be routed to that device instead. */
+static const struct {
+	uint16_t first, last;
+	const char *owner;
+} reserved_ports[] = {
+	{ 0x20, 0x21, "PIC master" },
+	{ 0x40, 0x43, "PIT" },
+	{ 0x60, 0x64, "i8042 keyboard controller" },
+	{ 0x70, 0x71, "RTC/CMOS" },
+	{ 0xa0, 0xa1, "PIC slave" },
+	{ 0x3f8, 0x3ff, "serial COM1" },
+	{ 0x600, 0x602, "ACPI PM registers" },
+	{ 0xcf8, 0xcff, "PCI configuration ports" },
+};
+
+/* The file must open for reading and be a regular file: a directory or a
+ * FIFO would only fail (or block) later, inside the boot loader. */
+static int check_file(const char *key, const char *path, struct bs_err *e)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		err = errno;
+		return bs_errf(e, err, "%s: cannot open '%s': %s", key, path, strerror(err));
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		close(fd);
+		return bs_errf(e, err, "%s: cannot stat '%s': %s", key, path, strerror(err));
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode))
+		return bs_errf(e, EINVAL, "%s: '%s' is not a regular file", key, path);
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *c, struct bs_err *e)
+{
+	char v[32], lo[32], hi[32];
+	size_t i;
+	int r;
+
+	if (c->cpus < 1 || c->cpus > BS_MAX_CPUS)
+		return bs_errf(e, EINVAL, "cpus: out of range (1..%u): %u", BS_MAX_CPUS, c->cpus);
+	format_size(c->memory, v, sizeof(v));
+	if (c->memory < BS_MIN_MEMORY || c->memory > BS_MAX_MEMORY) {
+		format_size(BS_MIN_MEMORY, lo, sizeof(lo));
+		format_size(BS_MAX_MEMORY, hi, sizeof(hi));
+		return bs_errf(e, ERANGE, "memory: out of range (%s..%s): %s", lo, hi, v);
+	}
+	if (c->memory % (2ull << 20))
+		return bs_errf(e, EINVAL, "memory: must be a multiple of 2M: %s", v);
+	switch (c->console.kind) {
+	case CONSOLE_STDIO:
+	case CONSOLE_NONE:
+		break;
+	case CONSOLE_FILE:
+		if (!c->console.path || !*c->console.path)
+			return bs_errf(e, EINVAL, "console: file console needs a path");
+		break;
+	default:
+		return bs_errf(e, EINVAL, "console: invalid kind %d", (int)c->console.kind);
+	}
+	if (c->kernel && (r = check_file("kernel", c->kernel, e)))
+		return r;
+	if (c->initrd && (r = check_file("initrd", c->initrd, e)))
+		return r;
+	if (c->exit_dev.enabled) {
+		uint16_t port = c->exit_dev.port;
+
+		if (port == 0)
+			return bs_errf(e, EINVAL, "exit_device: port 0 is not valid (1..65535)");
+		for (i = 0; i < sizeof(reserved_ports) / sizeof(reserved_ports[0]); i++) {
+			if (port >= reserved_ports[i].first && port <= reserved_ports[i].last)
+				return bs_errf(e, EINVAL,
+					       "exit_device: port 0x%x collides with %s (0x%x-0x%x)",
+					       port, reserved_ports[i].owner,
+					       reserved_ports[i].first, reserved_ports[i].last);
+		}
+	}
+	return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)
+{
+	return str_eq(a->kernel, b->kernel) && str_eq(a->initrd, b->initrd) &&
+	       str_eq(a->cmdline, b->cmdline) && a->cpus == b->cpus &&
+	       a->memory == b->memory && a->console.kind == b->console.kind &&
+	       (a->console.kind != CONSOLE_FILE || str_eq(a->console.path, b->console.path)) &&
+	       a->timeout_s == b->timeout_s && a->host_quirks == b->host_quirks &&
+	       a->exit_dev.enabled == b->exit_dev.enabled &&
+	       a->exit_dev.port == b->exit_dev.port;
+}

@@ -1,1 +1,838 @@
-/* placeholder: being written */
+/* The JSON config file (schema: docs/config.md).
+ *
+ * jansson does the parsing (duplicate keys rejected); this file checks the
+ * schema and turns every problem into one line "FILE:LINE:COL: message".
+ * jansson only knows positions for syntax errors, so for schema errors the
+ * position of the offending key's value is recomputed from the text by a
+ * small scanner that walks the objects key by key (a plain string search
+ * would find the wrong occurrence when a name appears in two objects). */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basalt/config.h"
+#include "basalt/log.h"
+
+/* A config file is a few hundred bytes; anything this big is a mistake. */
+#define MAX_CONFIG_FILE (1u << 20)
+#define MAX_TIMEOUT_S INT_MAX
+
+static const char *const top_keys[] = {
+	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
+	"timeout", "host_quirks", "exit_device", NULL,
+};
+static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
+
+/* ---- position scanner ---------------------------------------------------
+ * Works on byte offsets into text jansson has already accepted, but stays
+ * bounded and fails softly (returns -1) on anything unexpected. */
+
+struct scan {
+	const char *s;
+	size_t n, i;
+};
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void skip_ws(struct scan *sc)
+{
+	while (sc->i < sc->n && is_ws(sc->s[sc->i]))
+		sc->i++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		char c = p[k];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decodes the raw string body p[0..len) (escapes as in RFC 8259 section 7)
+ * into a malloc'd NUL-terminated string; the output is never longer. */
+static char *decode_string(const char *p, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		char c = p[i++];
+		unsigned cp, lo;
+
+		if (c != '\\') {
+			*o++ = c;
+			continue;
+		}
+		if (i >= len)
+			goto bad;
+		c = p[i++];
+		switch (c) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			if (len - i < 4 || hex4(p + i, &cp))
+				goto bad;
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 6 && p[i] == '\\' &&
+			    p[i + 1] == 'u' && !hex4(p + i + 2, &lo) &&
+			    lo >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+			o += put_utf8(o, cp);
+			break;
+		default: *o++ = c; break;	/* '"', '\\', '/' */
+		}
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* At a '"': moves past the closing quote; with out, stores the decoded
+ * string (caller frees). */
+static int scan_string(struct scan *sc, char **out)
+{
+	size_t start;
+
+	if (sc->i >= sc->n || sc->s[sc->i] != '"')
+		return -1;
+	start = ++sc->i;
+	while (sc->i < sc->n) {
+		char c = sc->s[sc->i];
+
+		if (c == '"') {
+			sc->i++;
+			if (out && !(*out = decode_string(sc->s + start, sc->i - 1 - start)))
+				return -1;
+			return 0;
+		}
+		sc->i += c == '\\' ? 2 : 1;
+	}
+	return -1;
+}
+
+static bool ends_scalar(char c)
+{
+	return !c || is_ws(c) || c == ',' || c == ':' || c == ']' || c == '}' ||
+	       c == '[' || c == '{' || c == '"';
+}
+
+/* Moves past one complete value (scalar, string, array or object). */
+static int skip_value(struct scan *sc)
+{
+	unsigned depth = 0;
+
+	do {
+		char c;
+
+		skip_ws(sc);
+		if (sc->i >= sc->n)
+			return -1;
+		c = sc->s[sc->i];
+		if (c == '"') {
+			if (scan_string(sc, NULL))
+				return -1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			sc->i++;
+		} else if (c == '}' || c == ']' || c == ',' || c == ':') {
+			if (!depth)
+				return -1;
+			if (c == '}' || c == ']')
+				depth--;
+			sc->i++;
+		} else {
+			size_t from = sc->i;
+
+			while (sc->i < sc->n && !ends_scalar(sc->s[sc->i]))
+				sc->i++;
+			if (sc->i == from)
+				return -1;
+		}
+	} while (depth);
+	return 0;
+}
+
+/* Finds the offset of the value at path[0..n) (n == 0: the document). */
+static int find_value(struct scan *sc, const char *const *path, unsigned n, size_t *off)
+{
+	skip_ws(sc);
+	while (n) {
+		if (sc->i >= sc->n || sc->s[sc->i] != '{')
+			return -1;
+		sc->i++;
+		for (;;) {
+			char *key;
+			bool match;
+
+			skip_ws(sc);
+			if (scan_string(sc, &key))
+				return -1;
+			match = !strcmp(key, path[0]);
+			free(key);
+			skip_ws(sc);
+			if (sc->i >= sc->n || sc->s[sc->i] != ':')
+				return -1;
+			sc->i++;
+			skip_ws(sc);
+			if (match)
+				break;
+			if (skip_value(sc))
+				return -1;
+			skip_ws(sc);
+			if (sc->i >= sc->n || sc->s[sc->i] != ',')
+				return -1;
+			sc->i++;
+		}
+		path++;
+		n--;
+	}
+	if (sc->i >= sc->n)
+		return -1;
+	*off = sc->i;
+	return 0;
+}
+
+/* 1-based line and column of byte off; columns count code points, like
+ * jansson's own error positions. */
+static void line_col(const char *s, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && s[i]; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+/* ---- error reporting ---------------------------------------------------- */
+
+struct jctx {
+	const char *text;
+	size_t len;
+	const char *name;
+	struct bs_err *e;
+};
+
+/* Copies s for display in a one-line message: control characters become
+ * '?', long strings are cut with "...". */
+static const char *show(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+	return buf;
+}
+
+/* "NAME:LINE:COL: message" with the position of the value of k1[.k2]
+ * (k1 == NULL: the whole document). */
+static int __attribute__((format(printf, 5, 6)))
+key_errf(const struct jctx *x, int errnum, const char *k1, const char *k2, const char *fmt, ...)
+{
+	const char *path[2] = { k1, k2 };
+	struct scan sc = { x->text, x->len, 0 };
+	unsigned line = 1, col = 1;
+	char msg[400];
+	size_t off;
+	va_list ap;
+
+	if (!find_value(&sc, path, k1 ? (k2 ? 2 : 1) : 0, &off))
+		line_col(x->text, off, &line, &col);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return bs_errf(x->e, errnum, "%s:%u:%u: %s", x->name, line, col, msg);
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "real";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
+	default: return "null";
+	}
+}
+
+/* Case-insensitive Levenshtein distance, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) !=
+				      tolower((unsigned char)b[j - 1]);
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(const struct jctx *x, const char *parent, const char *key,
+		       const char *const *known)
+{
+	const char *best = NULL;
+	size_t best_d = 3, d;
+	char k[80], hint[64] = "", where[64] = "";
+
+	for (; *known; known++) {
+		d = edit_distance(key, *known);
+		if (d < best_d && d < strlen(*known)) {
+			best = *known;
+			best_d = d;
+		}
+	}
+	if (best)
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+	if (parent)
+		snprintf(where, sizeof(where), " in '%s'", parent);
+	return key_errf(x, EINVAL, parent ? parent : key, parent ? key : NULL,
+			"unknown key '%s'%s%s", show(key, k, sizeof(k)), where, hint);
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+/* "kernel"/"initrd" (non-empty path) and "cmdline" (any string); null
+ * restores the default (unset). */
+static int set_string(const struct jctx *x, const char *key, json_t *v, bool path, char **dst)
+{
+	char *s = NULL;
+
+	if (json_is_string(v)) {
+		if (path && !json_string_length(v))
+			return key_errf(x, EINVAL, key, NULL, "'%s' must not be empty", key);
+		if (!(s = strdup(json_string_value(v))))
+			return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+	} else if (!json_is_null(v)) {
+		return key_errf(x, EINVAL, key, NULL, "'%s' must be a string or null, got %s",
+				key, type_name(v));
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* Integer in lo..hi; k2 names a nested key. */
+static int get_int(const struct jctx *x, const char *k1, const char *k2, json_t *v,
+		   json_int_t lo, json_int_t hi, json_int_t *out)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s%s", k1, k2 ? "." : "", k2 ? k2 : "");
+	if (!json_is_integer(v))
+		return key_errf(x, EINVAL, k1, k2, "'%s' must be an integer, got %s", name,
+				type_name(v));
+	*out = json_integer_value(v);
+	if (*out < lo || *out > hi)
+		return key_errf(x, ERANGE, k1, k2,
+				"'%s' out of range (%" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT
+				"): %" JSON_INTEGER_FORMAT, name, lo, hi, *out);
+	return 0;
+}
+
+static int set_memory(const struct jctx *x, json_t *v, uint64_t *dst)
+{
+	char shown[80], a[32], lo[32], hi[32];
+	uint64_t bytes;
+	int r;
+
+	if (json_is_string(v)) {
+		r = parse_size(json_string_value(v), &bytes);
+		if (r == -EINVAL)
+			return key_errf(x, EINVAL, "memory", NULL, "'memory' is not a valid size: '%s'",
+					show(json_string_value(v), shown, sizeof(shown)));
+		if (r)
+			bytes = UINT64_MAX;	/* reported as out of range below */
+	} else if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return key_errf(x, ERANGE, "memory", NULL,
+					"'memory' must not be negative: %" JSON_INTEGER_FORMAT,
+					json_integer_value(v));
+		bytes = (uint64_t)json_integer_value(v);
+	} else {
+		return key_errf(x, EINVAL, "memory", NULL,
+				"'memory' must be a size string or an integer, got %s", type_name(v));
+	}
+	format_size(bytes, a, sizeof(a));
+	if (bytes < BS_MIN_MEMORY || bytes > BS_MAX_MEMORY) {
+		format_size(BS_MIN_MEMORY, lo, sizeof(lo));
+		format_size(BS_MAX_MEMORY, hi, sizeof(hi));
+		if (json_is_string(v))
+			show(json_string_value(v), a, sizeof(a));
+		return key_errf(x, ERANGE, "memory", NULL, "'memory' out of range (%s..%s): %s",
+				lo, hi, a);
+	}
+	if (bytes % (2ull << 20))
+		return key_errf(x, EINVAL, "memory", NULL,
+				"'memory' must be a multiple of 2M: %s", a);
+	*dst = bytes;
+	return 0;
+}
+
+static int set_console(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	const char *s;
+	char shown[80], *path = NULL;
+	enum console_kind kind;
+
+	if (!json_is_string(v))
+		return key_errf(x, EINVAL, "console", NULL, "'console' must be a string, got %s",
+				type_name(v));
+	s = json_string_value(v);
+	if (!strcmp(s, "stdio")) {
+		kind = CONSOLE_STDIO;
+	} else if (!strcmp(s, "none")) {
+		kind = CONSOLE_NONE;
+	} else if (!strncmp(s, "file:", 5)) {
+		if (!s[5])
+			return key_errf(x, EINVAL, "console", NULL,
+					"'console' needs a path after 'file:'");
+		if (!(path = strdup(s + 5)))
+			return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+		kind = CONSOLE_FILE;
+	} else {
+		return key_errf(x, EINVAL, "console", NULL,
+				"'console' must be stdio, none or file:PATH, got '%s'",
+				show(s, shown, sizeof(shown)));
+	}
+	free(c->console.path);
+	c->console.path = path;
+	c->console.kind = kind;
+	return 0;
+}
+
+/* Port as an integer or a string "0xf4" / "244". */
+static int get_port(const struct jctx *x, json_t *v, uint16_t *out)
+{
+	const char *s, *p;
+	char shown[80];
+	unsigned long val = 0;
+	json_int_t i;
+	int base = 10;
+	int r;
+
+	if (!json_is_string(v)) {
+		if (!json_is_integer(v))
+			return key_errf(x, EINVAL, "exit_device", "port",
+					"'exit_device.port' must be an integer or a string, got %s",
+					type_name(v));
+		if ((r = get_int(x, "exit_device", "port", v, 1, 65535, &i)))
+			return r;
+		*out = (uint16_t)i;
+		return 0;
+	}
+	s = p = json_string_value(v);
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		int d;
+
+		if (isdigit((unsigned char)*p))
+			d = *p - '0';
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = tolower((unsigned char)*p) - 'a' + 10;
+		else
+			goto bad;
+		val = val * (unsigned long)base + (unsigned long)d;
+		if (val > 65535)
+			return key_errf(x, ERANGE, "exit_device", "port",
+					"'exit_device.port' out of range (1..65535): '%s'",
+					show(s, shown, sizeof(shown)));
+	}
+	if (val == 0)
+		return key_errf(x, ERANGE, "exit_device", "port",
+				"'exit_device.port' out of range (1..65535): '%s'",
+				show(s, shown, sizeof(shown)));
+	*out = (uint16_t)val;
+	return 0;
+bad:
+	return key_errf(x, EINVAL, "exit_device", "port",
+			"'exit_device.port' is not a port number: '%s'",
+			show(s, shown, sizeof(shown)));
+}
+
+static int set_exit_device(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	const char *key;
+	json_t *m;
+	int r;
+
+	if (!json_is_object(v))
+		return key_errf(x, EINVAL, "exit_device", NULL,
+				"'exit_device' must be an object, got %s", type_name(v));
+	json_object_foreach(v, key, m) {
+		if (!strcmp(key, "enabled")) {
+			if (!json_is_boolean(m))
+				return key_errf(x, EINVAL, "exit_device", key,
+						"'exit_device.enabled' must be a boolean, got %s",
+						type_name(m));
+			c->exit_dev.enabled = json_is_true(m);
+		} else if (!strcmp(key, "port")) {
+			if ((r = get_port(x, m, &c->exit_dev.port)))
+				return r;
+		} else {
+			return unknown_key(x, "exit_device", key, exit_dev_keys);
+		}
+	}
+	return 0;
+}
+
+/* Applies root's members to c in document order, so the first bad key in
+ * the file is the one reported. */
+static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
+{
+	const char *key;
+	json_int_t n;
+	json_t *v;
+	int r;
+
+	json_object_foreach(root, key, v) {
+		if (!strcmp(key, "kernel")) {
+			r = set_string(x, key, v, true, &c->kernel);
+		} else if (!strcmp(key, "initrd")) {
+			r = set_string(x, key, v, true, &c->initrd);
+		} else if (!strcmp(key, "cmdline")) {
+			r = set_string(x, key, v, false, &c->cmdline);
+		} else if (!strcmp(key, "cpus")) {
+			if (!(r = get_int(x, key, NULL, v, 1, BS_MAX_CPUS, &n)))
+				c->cpus = (unsigned)n;
+		} else if (!strcmp(key, "memory")) {
+			r = set_memory(x, v, &c->memory);
+		} else if (!strcmp(key, "console")) {
+			r = set_console(x, v, c);
+		} else if (!strcmp(key, "timeout")) {
+			if (!(r = get_int(x, key, NULL, v, 0, MAX_TIMEOUT_S, &n)))
+				c->timeout_s = (unsigned)n;
+		} else if (!strcmp(key, "host_quirks")) {
+			if (!json_is_boolean(v))
+				r = key_errf(x, EINVAL, key, NULL,
+					     "'host_quirks' must be a boolean, got %s",
+					     type_name(v));
+			else
+				c->host_quirks = json_is_true(v);
+		} else if (!strcmp(key, "exit_device")) {
+			r = set_exit_device(x, v, c);
+		} else {
+			r = unknown_key(x, NULL, key, top_keys);
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* jansson reports a duplicate key at the byte just after it; report it at
+ * its value instead, like every other key error, with the key's name. */
+static int duplicate_key(const struct jctx *x, const json_error_t *je)
+{
+	struct scan sc = { x->text, x->len, 0 };
+	size_t end = (size_t)je->position, start;
+	unsigned line, col;
+	char *key = NULL, k[80];
+
+	while (sc.i < sc.n && sc.i < end) {
+		if (sc.s[sc.i] != '"') {
+			sc.i++;
+			continue;
+		}
+		start = sc.i;
+		if (scan_string(&sc, NULL))
+			break;
+		if (sc.i != end)
+			continue;
+		sc.i = start;
+		if (scan_string(&sc, &key))
+			break;
+		skip_ws(&sc);
+		if (sc.i < sc.n && sc.s[sc.i] == ':')
+			sc.i++;
+		skip_ws(&sc);
+		line_col(x->text, sc.i, &line, &col);
+		bs_errf(x->e, EINVAL, "%s:%u:%u: duplicate key '%s'", x->name, line, col,
+			show(key, k, sizeof(k)));
+		free(key);
+		return -EINVAL;
+	}
+	return bs_errf(x->e, EINVAL, "%s:%d:%d: duplicate key (%s)", x->name,
+		       je->line > 0 ? je->line : 1, je->column > 0 ? je->column : 1,
+		       show(je->text, k, sizeof(k)));
+}
+
+static int copy_config(struct vm_config *dst, const struct vm_config *src)
+{
+	*dst = *src;
+	dst->kernel = src->kernel ? strdup(src->kernel) : NULL;
+	dst->initrd = src->initrd ? strdup(src->initrd) : NULL;
+	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
+	dst->console.path = src->console.path ? strdup(src->console.path) : NULL;
+	if ((src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
+	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path)) {
+		vm_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* c is changed only if the whole document is valid. */
+static int parse_buf(struct vm_config *c, const char *text, size_t len, const char *name,
+		     struct bs_err *e)
+{
+	struct jctx x = { text, len, name, e };
+	struct vm_config tmp;
+	char text_shown[JSON_ERROR_TEXT_LENGTH];
+	json_error_t je;
+	json_t *root;
+	int r;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!root) {
+		if (json_error_code(&je) == json_error_duplicate_key)
+			return duplicate_key(&x, &je);
+		/* jansson quotes the raw token, which may hold control characters */
+		return bs_errf(e, EINVAL, "%s:%d:%d: invalid JSON: %s", name,
+			       je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
+			       show(je.text, text_shown, sizeof(text_shown)));
+	}
+	if (!json_is_object(root)) {
+		r = key_errf(&x, EINVAL, NULL, NULL, "top level must be an object, got %s",
+			     type_name(root));
+		json_decref(root);
+		return r;
+	}
+	if (copy_config(&tmp, c)) {
+		json_decref(root);
+		return bs_errf(e, ENOMEM, "%s: out of memory", name);
+	}
+	r = apply(&x, root, &tmp);
+	json_decref(root);
+	if (r) {
+		vm_config_free(&tmp);
+		return r;
+	}
+	vm_config_free(c);
+	*c = tmp;
+	return 0;
+}
+
+int vm_config_parse_json(struct vm_config *c, const char *text, const char *name,
+			 struct bs_err *e)
+{
+	if (!name)
+		name = "<config>";
+	if (!text)
+		return bs_errf(e, EINVAL, "%s: no text", name);
+	return parse_buf(c, text, strlen(text), name, e);
+}
+
+int vm_config_load_json(struct vm_config *c, const char *path, struct bs_err *e)
+{
+	FILE *f;
+	char *buf;
+	size_t len;
+	int r, err;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = errno;
+		return bs_errf(e, err, "%s: cannot open: %s", path, strerror(err));
+	}
+	buf = malloc(MAX_CONFIG_FILE + 1);
+	if (!buf) {
+		fclose(f);
+		return bs_errf(e, ENOMEM, "%s: out of memory", path);
+	}
+	len = fread(buf, 1, MAX_CONFIG_FILE + 1, f);
+	if (ferror(f)) {
+		err = errno ? errno : EIO;
+		fclose(f);
+		free(buf);
+		return bs_errf(e, err, "%s: cannot read: %s", path, strerror(err));
+	}
+	fclose(f);
+	if (len > MAX_CONFIG_FILE) {
+		free(buf);
+		return bs_errf(e, EFBIG, "%s: larger than %u bytes, not a config file", path,
+			       MAX_CONFIG_FILE);
+	}
+	buf[len] = '\0';
+	r = parse_buf(c, buf, len, path, e);
+	free(buf);
+	if (!r)
+		log_debug("loaded config %s", path);
+	return r;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* json_string() refuses text that is not UTF-8 (a path from the command
+ * line can be any bytes); *err tells that apart from running out of memory. */
+static json_t *str(const char *s, int *err)
+{
+	json_t *v, *probe;
+
+	if (!s)
+		return json_null();
+	v = json_string(s);
+	if (!v && !*err) {
+		probe = json_string_nocheck(s);
+		*err = probe ? EILSEQ : ENOMEM;
+		json_decref(probe);
+	}
+	return v;
+}
+
+static void add(json_t *o, const char *key, json_t *v, int *err)
+{
+	if (!v || json_object_set_new(o, key, v)) {
+		if (!*err)
+			*err = ENOMEM;
+	}
+}
+
+/* Every field, schema order, indent 2, trailing newline.  NULL with errno
+ * ENOMEM, or EILSEQ if a string is not valid UTF-8. */
+char *vm_config_to_json(const struct vm_config *c)
+{
+	json_t *root = json_object(), *ed = json_object();
+	char mem[32], *console = NULL, *dump = NULL, *out = NULL;
+	int err = 0;
+	size_t n;
+
+	format_size(c->memory, mem, sizeof(mem));
+	switch (c->console.kind) {
+	case CONSOLE_NONE:
+		console = strdup("none");
+		break;
+	case CONSOLE_FILE:
+		if (asprintf(&console, "file:%s", c->console.path ? c->console.path : "") < 0)
+			console = NULL;
+		break;
+	default:
+		console = strdup("stdio");
+		break;
+	}
+	if (!root || !ed || !console)
+		err = ENOMEM;
+	if (!err) {
+		add(root, "kernel", str(c->kernel, &err), &err);
+		add(root, "initrd", str(c->initrd, &err), &err);
+		add(root, "cmdline", str(c->cmdline, &err), &err);
+		add(root, "cpus", json_integer(c->cpus), &err);
+		add(root, "memory", json_string(mem), &err);
+		add(root, "console", str(console, &err), &err);
+		add(root, "timeout", json_integer(c->timeout_s), &err);
+		add(root, "host_quirks", json_boolean(c->host_quirks), &err);
+		add(ed, "enabled", json_boolean(c->exit_dev.enabled), &err);
+		add(ed, "port", json_integer(c->exit_dev.port), &err);
+		add(root, "exit_device", json_incref(ed), &err);
+	}
+	if (!err && !(dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
+		err = ENOMEM;
+	if (dump) {
+		n = strlen(dump);
+		out = malloc(n + 2);
+		if (out) {
+			memcpy(out, dump, n);
+			memcpy(out + n, "\n", 2);
+		} else {
+			err = ENOMEM;
+		}
+		free(dump);
+	}
+	free(console);
+	json_decref(ed);
+	json_decref(root);
+	if (!out)
+		errno = err;
+	return out;
+}

@@ -57,7 +57,9 @@ static void resolve_default_guest(struct vm_config *c)
 /* Reject files that are neither ELF nor a bzImage before any VM exists. */
 static int probe_kernel(const char *path, struct bs_err *e)
 {
-	uint8_t hdr[0x280];
+	/* The setup part is at most 256 sectors; the header check wants the
+	 * protected-mode payload to start inside what we read. */
+	static uint8_t hdr[257 * 512 + 1];
 	struct bzimage_info bi;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
@@ -70,9 +72,9 @@ static int probe_kernel(const char *path, struct bs_err *e)
 	close(fd);
 	if (n >= 4 && !memcmp(hdr, "\177ELF", 4))
 		return 0;
-	if (n < (ssize_t)sizeof(hdr))
+	if (n < 0x280)
 		return bs_errf(e, ENOEXEC, "kernel '%s': too short to be a kernel", path);
-	r = bzimage_parse(hdr, sizeof(hdr), &bi, &perr);
+	r = bzimage_parse(hdr, (size_t)n, &bi, &perr);
 	if (r)
 		return bs_errf(e, -r, "kernel '%s': %s (expected a bzImage or an "
 			       "ELF vmlinux)", path, perr.msg);

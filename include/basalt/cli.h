@@ -16,14 +16,19 @@ struct cli_opts {
 	const char *help_topic;   /* CLI_HELP: NULL or "run" */
 	bool print_config;        /* --print-config: print effective JSON, exit 0 */
 	int verbosity;            /* -v repeats: 0 warn, 1 info, 2 debug; -q = -1 */
+	bool stats;               /* --stats: print run statistics at exit */
 	struct vm_config cfg;
 };
 
 /* Parses argv (argv[0] is the program).  Returns 0, or -EINVAL with a
- * one-line message in e naming the bad flag/value.  Does not validate the
- * merged config (caller runs vm_config_validate) and never exits. */
+ * one-line message in e naming the bad flag/value (errors loading --config
+ * FILE are passed through with their own errno).  Does not validate the
+ * merged config (caller runs vm_config_validate) and never exits.
+ * Initializes *o first: call cli_opts_free(o) afterwards, even on error.
+ * May be called repeatedly (resets getopt state); not thread-safe. */
 int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e);
 void cli_opts_free(struct cli_opts *o);
+/* topic NULL: the command overview; "run": every flag, exit codes, examples. */
 void cli_usage(FILE *f, const char *topic);
 
 #endif
