@@ -145,7 +145,9 @@ static void take_byte(struct console *c, uint8_t b)
 
 bool console_flush_input(struct console *c, struct serial *s)
 {
-	if (c->pend_off < c->npend)
+	/* Only offer bytes when the FIFO has room: a byte pushed into a full
+	 * FIFO is an overrun for the guest. */
+	if (c->pend_off < c->npend && serial_rx_room(s) > 0)
 		c->pend_off += serial_rx(s, c->pend + c->pend_off,
 					 c->npend - c->pend_off);
 	if (c->pend_off == c->npend)

@@ -1,1 +1,311 @@
-int main(void) { return 77; } /* placeholder */
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "basalt/x86/acpi.h"
+#include "fixtures.h"
+
+#define GPA 0xe0000ull
+#define BUFSZ 8192
+#define ECAM 0xe0000000ull
+
+static uint8_t buf[BUFSZ];
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Host pointer of a table at guest address gpa; checks it lies inside the
+ * used part of the buffer. */
+static const uint8_t *table_at(uint64_t gpa, size_t used)
+{
+	ck_assert_uint_ge(gpa, GPA);
+	ck_assert_uint_le(gpa - GPA + 36, used);
+	ck_assert_uint_eq(gpa % 8, 0);
+	return buf + (gpa - GPA);
+}
+
+/* Checks the common header of a table and returns its length. */
+static uint32_t check_header(const uint8_t *t, const char *sig, uint8_t rev,
+			     size_t used)
+{
+	uint32_t len = le32(t + 4);
+
+	ck_assert_mem_eq(t, sig, 4);
+	ck_assert_uint_eq(t[8], rev);
+	ck_assert_uint_le((size_t)(t - buf) + len, used);
+	ck_assert_uint_eq(acpi_checksum(t, len), 0);
+	ck_assert_mem_eq(t + 10, "BASALT", 6);
+	ck_assert_mem_eq(t + 16, "BASALTVM", 8);
+	ck_assert_mem_eq(t + 28, "BSLT", 4);
+	return len;
+}
+
+static void check_gas_io8(const uint8_t *g, uint64_t port)
+{
+	ck_assert_uint_eq(g[0], 1);	/* system I/O */
+	ck_assert_uint_eq(g[1], 8);	/* bit width */
+	ck_assert_uint_eq(g[2], 0);	/* bit offset */
+	ck_assert_uint_eq(g[3], 1);	/* byte access */
+	ck_assert_uint_eq(le64(g + 4), port);
+}
+
+static const uint8_t s5_aml[] = {
+	0x08, '\\', '_', 'S', '5', '_',	/* Name(\_S5_, */
+	0x12, 0x07, 0x04,		/* Package(4) { PkgLength 7 */
+	0x0a, 0x05, 0x00, 0x00, 0x00,	/* 5, 0, 0, 0 } */
+};
+
+static void check_fadt(const uint8_t *f, size_t used)
+{
+	const uint8_t *d;
+
+	ck_assert_uint_eq(check_header(f, "FACP", 6, used), 276);
+	ck_assert_uint_eq(le16(f + 46), 9);		/* SCI_INT */
+	ck_assert_uint_eq(f[108], 0x32);		/* CENTURY */
+	ck_assert_uint_eq(le16(f + 109), 0x0004);	/* VGA not present */
+	ck_assert_uint_eq(le32(f + 112),
+			  (1u << 20) | (1u << 10) | (1u << 5) | (1u << 4));
+	check_gas_io8(f + 116, 0x602);			/* RESET_REG */
+	ck_assert_uint_eq(f[128], 1);			/* RESET_VALUE */
+	ck_assert_uint_eq(f[131], 5);			/* minor version */
+	check_gas_io8(f + 244, ACPI_SLEEP_CTRL_PORT);
+	check_gas_io8(f + 256, ACPI_SLEEP_STATUS_PORT);
+	ck_assert_mem_eq(f + 268, "BASALT  ", 8);
+	ck_assert_uint_eq(le32(f + 40), 0);		/* only X_DSDT */
+	for (int off = 148; off < 244; off++)		/* no PM1/GPE blocks */
+		ck_assert_uint_eq(f[off], 0);
+
+	d = table_at(le64(f + 140), used);
+	ck_assert_uint_eq(check_header(d, "DSDT", 2, used), 36 + sizeof(s5_aml));
+	ck_assert_mem_eq(d + 36, s5_aml, sizeof(s5_aml));
+}
+
+static void check_madt(const uint8_t *m, unsigned ncpus, size_t used)
+{
+	static const uint8_t iso0[] = { 2, 10, 0, 0, 2, 0, 0, 0, 0x00, 0x00 };
+	static const uint8_t iso9[] = { 2, 10, 0, 9, 9, 0, 0, 0, 0x0d, 0x00 };
+	static const uint8_t nmi[] = { 4, 6, 0xff, 0, 0, 1 };
+	uint32_t len = check_header(m, "APIC", 5, used);
+	unsigned nlapic = 0, nioapic = 0, niso = 0, nnmi = 0;
+	uint32_t off = 44;
+
+	ck_assert_uint_eq(le32(m + 36), 0xfee00000);
+	ck_assert_uint_eq(le32(m + 40), 1);		/* PCAT_COMPAT */
+	while (off < len) {
+		const uint8_t *s = m + off;
+
+		ck_assert_uint_ge(s[1], 2);
+		ck_assert_uint_le(off + s[1], len);
+		switch (s[0]) {
+		case 0:
+			ck_assert_uint_eq(s[1], 8);
+			ck_assert_uint_eq(s[2], nlapic);	/* processor uid */
+			ck_assert_uint_eq(s[3], nlapic);	/* APIC id */
+			ck_assert_uint_eq(le32(s + 4), 1);	/* enabled */
+			nlapic++;
+			break;
+		case 1:
+			ck_assert_uint_eq(s[1], 12);
+			ck_assert_uint_eq(s[2], ncpus);
+			ck_assert_uint_eq(le32(s + 4), 0xfec00000);
+			ck_assert_uint_eq(le32(s + 8), 0);
+			nioapic++;
+			break;
+		case 2:
+			ck_assert_mem_eq(s, niso ? iso9 : iso0, 10);
+			niso++;
+			break;
+		case 4:
+			ck_assert_mem_eq(s, nmi, 6);
+			nnmi++;
+			break;
+		default:
+			ck_abort_msg("unexpected MADT entry type %u", s[0]);
+		}
+		off += s[1];
+	}
+	ck_assert_uint_eq(off, len);
+	ck_assert_uint_eq(nlapic, ncpus);
+	ck_assert_uint_eq(nioapic, 1);
+	ck_assert_uint_eq(niso, 2);
+	ck_assert_uint_eq(nnmi, 1);
+}
+
+static void check_mcfg(const uint8_t *m, size_t used)
+{
+	ck_assert_uint_eq(check_header(m, "MCFG", 1, used), 60);
+	ck_assert_uint_eq(le64(m + 44), ECAM);
+	ck_assert_uint_eq(le16(m + 52), 0);	/* segment */
+	ck_assert_uint_eq(m[54], 0);		/* start bus */
+	ck_assert_uint_eq(m[55], 0x7f);		/* end bus */
+}
+
+static void check_all(unsigned ncpus, bool ecam)
+{
+	struct acpi_params p = {
+		.ncpus = ncpus, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9,
+		.ecam_base = ecam ? ECAM : 0, .ecam_bus_end = 0x7f,
+	};
+	static const char *const sigs[] = { "FACP", "APIC", "MCFG" };
+	struct acpi_layout l = { 0, 0 };
+	struct bs_err e = { "" };
+	const uint8_t *x;
+	unsigned nent;
+	uint32_t xlen;
+
+	memset(buf, 0xa5, sizeof(buf));
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), &p, &l, &e), 0);
+	ck_assert_uint_eq(l.rsdp_gpa, GPA);
+	ck_assert_uint_gt(l.size, 36);
+	ck_assert_uint_le(l.size, sizeof(buf));
+	ck_assert_uint_eq(buf[l.size], 0xa5);		/* nothing past size */
+
+	/* RSDP */
+	ck_assert_mem_eq(buf, "RSD PTR ", 8);
+	ck_assert_uint_eq(acpi_checksum(buf, 20), 0);
+	ck_assert_uint_eq(acpi_checksum(buf, 36), 0);
+	ck_assert_mem_eq(buf + 9, "BASALT", 6);
+	ck_assert_uint_eq(buf[15], 2);			/* revision */
+	ck_assert_uint_eq(le32(buf + 16), 0);		/* no RSDT */
+	ck_assert_uint_eq(le32(buf + 20), 36);
+	ck_assert_uint_eq(le64(buf + 24), GPA + 40);
+
+	/* XSDT */
+	x = table_at(le64(buf + 24), l.size);
+	xlen = check_header(x, "XSDT", 1, l.size);
+	nent = ecam ? 3 : 2;
+	ck_assert_uint_eq(xlen, 36 + 8 * nent);
+	for (unsigned i = 0; i < nent; i++) {
+		const uint8_t *t = table_at(le64(x + 36 + 8 * i), l.size);
+
+		ck_assert_mem_eq(t, sigs[i], 4);
+		if (i == 0)
+			check_fadt(t, l.size);
+		else if (i == 1)
+			check_madt(t, ncpus, l.size);
+		else
+			check_mcfg(t, l.size);
+	}
+}
+
+START_TEST(tables_1cpu)
+{
+	check_all(1, true);
+	check_all(1, false);
+}
+END_TEST
+
+START_TEST(tables_2cpu)
+{
+	check_all(2, true);
+	check_all(2, false);
+}
+END_TEST
+
+START_TEST(tables_8cpu)
+{
+	check_all(8, true);
+}
+END_TEST
+
+START_TEST(too_small)
+{
+	struct acpi_params p = {
+		.ncpus = 2, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9,
+		.ecam_base = ECAM, .ecam_bus_end = 0xff,
+	};
+	struct acpi_layout l = { 0, 0 };
+	struct bs_err e = { "" };
+
+	/* RSDP 36 -> XSDT @40 (60) -> FADT @104 (276) -> DSDT @384 (50)
+	 * -> MADT @440 (98) -> MCFG @544 (60) = 604 bytes. */
+	memset(buf, 0xa5, sizeof(buf));
+	ck_assert_int_eq(acpi_build(buf, GPA, 603, &p, &l, &e), -ENOSPC);
+	ck_assert_str_eq(e.msg, "ACPI tables: need 604 bytes, buffer has 603");
+	ck_assert_uint_eq(buf[0], 0xa5);		/* nothing written */
+	ck_assert_uint_eq(l.size, 0);
+	ck_assert_int_eq(acpi_build(buf, GPA, 604, &p, &l, &e), 0);
+	ck_assert_uint_eq(l.size, 604);
+	ck_assert_uint_eq(buf[604], 0xa5);
+}
+END_TEST
+
+START_TEST(bad_params)
+{
+	struct acpi_params p = { .ncpus = 0, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9 };
+	struct acpi_layout l;
+	struct bs_err e = { "" };
+
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), &p, &l, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "ACPI: cpu count 0 out of range (1..254)");
+	p.ncpus = 255;
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), &p, &l, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "ACPI: cpu count 255 out of range (1..254)");
+	p.ncpus = 254;
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), &p, &l, &e), 0);
+	p.sci_irq = 16;
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), &p, &l, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "ACPI: SCI IRQ 16 is not an ISA IRQ");
+	p.sci_irq = 9;
+	ck_assert_int_eq(acpi_build(buf, GPA + 8, sizeof(buf), &p, &l, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "ACPI: RSDP address 0xe0008 is not 16-byte aligned");
+}
+END_TEST
+
+START_TEST(aml_pkglen)
+{
+	uint8_t o[4] = { 0 };
+
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 6), 1);
+	ck_assert_uint_eq(o[0], 0x07);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 62), 1);
+	ck_assert_uint_eq(o[0], 0x3f);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 63), 2);	/* 65 = 0x41 */
+	ck_assert_uint_eq(o[0], 0x41);
+	ck_assert_uint_eq(o[1], 0x04);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 4093), 2);	/* 0xfff */
+	ck_assert_uint_eq(o[0], 0x4f);
+	ck_assert_uint_eq(o[1], 0xff);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 4094), 3);	/* 0x1001 */
+	ck_assert_uint_eq(o[0], 0x81);
+	ck_assert_uint_eq(o[1], 0x00);
+	ck_assert_uint_eq(o[2], 0x01);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, 0x100000), 4);	/* 0x100004 */
+	ck_assert_uint_eq(o[0], 0xc4);
+	ck_assert_uint_eq(o[1], 0x00);
+	ck_assert_uint_eq(o[2], 0x00);
+	ck_assert_uint_eq(o[3], 0x01);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, (1u << 28) - 4), 0);
+	ck_assert_uint_eq(acpi_aml_pkglen(o, (1u << 28) - 5), 4);
+	ck_assert_uint_eq(o[0], 0xcf);
+	ck_assert_uint_eq(o[3], 0xff);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("acpi");
+	TCase *tc = tcase_create("tables");
+
+	tcase_add_test(tc, tables_1cpu);
+	tcase_add_test(tc, tables_2cpu);
+	tcase_add_test(tc, tables_8cpu);
+	tcase_add_test(tc, too_small);
+	tcase_add_test(tc, bad_params);
+	tcase_add_test(tc, aml_pkglen);
+	suite_add_tcase(s, tc);
+	return fixture_run_suite(s);
+}

@@ -49,4 +49,9 @@ int acpi_build(void *buf, uint64_t buf_gpa, size_t buflen,
 /* Sum of bytes mod 256 (0 for a table with a correct checksum). */
 uint8_t acpi_checksum(const void *p, size_t len);
 
+/* AML PkgLength (ACPI 6.5, 20.2.4) for a package whose body, everything
+ * after the PkgLength, is body_len bytes.  Writes 1..4 bytes to out and
+ * returns how many, or 0 if the package is too large to encode. */
+unsigned acpi_aml_pkglen(uint8_t out[4], size_t body_len);
+
 #endif
