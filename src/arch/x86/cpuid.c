@@ -85,6 +85,7 @@ void x86_cpuid_patch(struct x86_cpuid *c, unsigned ncpus, unsigned index)
 		 * per package, [15:8] CLFLUSH line size in 8-byte units. */
 		e->ebx = (index << 24) | ((ncpus & 0xff) << 16) | (8u << 8);
 		e->ecx |= 1u << 31;                     /* hypervisor present */
+		e->ecx &= ~(1u << 5);                   /* VMX */
 		if (ncpus > 1)
 			e->edx |= 1u << 28;             /* HTT: ebx[23:16] valid */
 		else
@@ -110,6 +111,11 @@ void x86_cpuid_patch(struct x86_cpuid *c, unsigned ncpus, unsigned index)
 		topology_leaf(c, 0x1f, ncpus, index);
 	if (max_basic < 0xb && (e = x86_cpuid_find(c, 0, 0)))
 		e->eax = 0xb;                           /* expose leaf 0xB */
+
+	/* No nested virtualization for basalt guests: hide VMX and SVM. */
+	e = x86_cpuid_find(c, 0x80000001, 0);
+	if (e)
+		e->ecx &= ~(1u << 2);                   /* SVM */
 
 	e = x86_cpuid_find(c, 0x80000008, 0);
 	if (e) {
