@@ -41,13 +41,17 @@ void vcpu_kick(struct vcpu *v)
 		pthread_kill(v->thread, KICK_SIGNAL);
 }
 
+/* Unclaimed accesses behave as on a PC (reads all-ones, writes dropped).
+ * Port I/O probing of absent legacy devices is normal for a booting kernel,
+ * so it is logged at debug level; unmapped MMIO is worth a warning.  Both
+ * are rate limited so a hostile guest cannot flood the log. */
 static void note_unhandled(struct vcpu *v, const char *bus, bool is_write,
 			   uint64_t addr, unsigned len, atomic_uint_fast64_t *count)
 {
 	uint64_t n = atomic_fetch_add(count, 1) + 1;
 
 	if (n <= UNHANDLED_LOG_LIMIT)
-		log_warn("vCPU %u: %s %s of %u bytes at unmapped address 0x%llx "
+		bs_log(count == &v->vm->unhandled_pio ? BS_LOG_DEBUG : BS_LOG_WARN,"vCPU %u: %s %s of %u bytes at unmapped address 0x%llx "
 			 "(%s)%s", v->index, bus, is_write ? "write" : "read", len,
 			 (unsigned long long)addr,
 			 is_write ? "ignored" : "reads as all-ones",

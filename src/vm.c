@@ -194,16 +194,15 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 		return r;
 	in.rsdp_gpa = al.rsdp_gpa;
 	r = x86_load_kernel(&vm->mem, &vm->layout, &in, &vm->boot, e);
-	if (r || !(vm->pvm_host && vm->boot.is_linux))
+	if (r || !vm->boot.is_linux)
 		return r;
 
-	/* PVM host + Linux guest: reload with the command-line workarounds
-	 * (the kernel format is only known once it is parsed). */
-	cmdline = x86_host_adapt_cmdline(vm->cfg->cmdline, true, true);
+	/* Linux guest: reload with the platform (and PVM host) command-line
+	 * options; the kernel format is only known once it is parsed. */
+	cmdline = x86_host_adapt_cmdline(vm->cfg->cmdline, vm->pvm_host, true);
 	if (!cmdline)
 		return bs_errf(e, ENOMEM, "cmdline: out of memory");
-	log_info("PVM host: Linux guest command line gets '%s'",
-		 X86_PVM_LINUX_CMDLINE);
+	log_info("Linux guest command line: %s", cmdline);
 	in.cmdline = cmdline;
 	r = x86_load_kernel(&vm->mem, &vm->layout, &in, &vm->boot, e);
 	free(cmdline);

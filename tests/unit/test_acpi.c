@@ -68,6 +68,26 @@ static const uint8_t s5_aml[] = {
 	0x0a, 0x05, 0x00, 0x00, 0x00,	/* 5, 0, 0, 0 } */
 };
 
+/* Device(COM1) { Name(_HID, EisaId("PNP0501")) Name(_UID, One)
+ * Name(_CRS, ResourceTemplate() { IO(Decode16, 0x3f8, 0x3f8, 0, 8)
+ * IRQNoFlags() {4} }) } -- as iasl compiles it. */
+static const uint8_t com1_aml[] = {
+	0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01,
+	0x08, '_', 'U', 'I', 'D', 0x01,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
+	0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x00, 0x08,
+	0x22, 0x10, 0x00, 0x79, 0x00,
+};
+
+static bool contains(const uint8_t *h, size_t hl, const uint8_t *n, size_t nl)
+{
+	for (size_t i = 0; i + nl <= hl; i++)
+		if (!memcmp(h + i, n, nl))
+			return true;
+	return false;
+}
+
 static void check_fadt(const uint8_t *f, size_t used)
 {
 	const uint8_t *d;
@@ -89,8 +109,12 @@ static void check_fadt(const uint8_t *f, size_t used)
 		ck_assert_uint_eq(f[off], 0);
 
 	d = table_at(le64(f + 140), used);
-	ck_assert_uint_eq(check_header(d, "DSDT", 2, used), 36 + sizeof(s5_aml));
+	ck_assert_uint_ge(check_header(d, "DSDT", 2, used), 36 + sizeof(s5_aml));
 	ck_assert_mem_eq(d + 36, s5_aml, sizeof(s5_aml));
+	/* \_SB_ scope with the legacy UART and RTC and their interrupts */
+	ck_assert(contains(d, le32(d + 4), com1_aml, sizeof(com1_aml)));
+	ck_assert(contains(d, le32(d + 4), (const uint8_t *)"\x0c\x41\xd0\x0b\x00", 5));
+	ck_assert(contains(d, le32(d + 4), (const uint8_t *)"\x22\x00\x01\x79", 4));
 }
 
 static void check_madt(const uint8_t *m, unsigned ncpus, size_t used)
@@ -230,16 +254,16 @@ START_TEST(too_small)
 	struct acpi_layout l = { 0, 0 };
 	struct bs_err e = { "" };
 
-	/* RSDP 36 -> XSDT @40 (60) -> FADT @104 (276) -> DSDT @384 (50)
-	 * -> MADT @440 (98) -> MCFG @544 (60) = 604 bytes. */
+	/* RSDP 36 -> XSDT @40 (60) -> FADT @104 (276) -> DSDT @384 (146)
+	 * -> MADT @536 (98) -> MCFG @640 (60) = 700 bytes. */
 	memset(buf, 0xa5, sizeof(buf));
-	ck_assert_int_eq(acpi_build(buf, GPA, 603, &p, &l, &e), -ENOSPC);
-	ck_assert_str_eq(e.msg, "ACPI tables: need 604 bytes, buffer has 603");
+	ck_assert_int_eq(acpi_build(buf, GPA, 699, &p, &l, &e), -ENOSPC);
+	ck_assert_str_eq(e.msg, "ACPI tables: need 700 bytes, buffer has 699");
 	ck_assert_uint_eq(buf[0], 0xa5);		/* nothing written */
 	ck_assert_uint_eq(l.size, 0);
-	ck_assert_int_eq(acpi_build(buf, GPA, 604, &p, &l, &e), 0);
-	ck_assert_uint_eq(l.size, 604);
-	ck_assert_uint_eq(buf[604], 0xa5);
+	ck_assert_int_eq(acpi_build(buf, GPA, 700, &p, &l, &e), 0);
+	ck_assert_uint_eq(l.size, 700);
+	ck_assert_uint_eq(buf[700], 0xa5);
 }
 END_TEST
 

@@ -222,17 +222,17 @@ START_TEST(pvm_cmdline)
 {
 	char *s = x86_host_adapt_cmdline("console=ttyS0 noxsave", true, true);
 
-	ck_assert_ptr_nonnull(strstr(s, "console=ttyS0 noxsave nopv clearcpuid=smap,"));
+	ck_assert_ptr_nonnull(strstr(s, "console=ttyS0 noxsave reboot=acpi nopv clearcpuid=smap,"));
 	ck_assert_ptr_null(strstr(strstr(s, "noxsave") + 1, "noxsave"));
 	free(s);
-	s = x86_host_adapt_cmdline("clearcpuid=avx", true, true);
-	ck_assert_str_eq(s, "clearcpuid=avx noxsave nopv");
+	s = x86_host_adapt_cmdline("clearcpuid=avx reboot=k", true, true);
+	ck_assert_str_eq(s, "clearcpuid=avx reboot=k noxsave nopv");
 	free(s);
-	s = x86_host_adapt_cmdline("code=1", true, false);
+	s = x86_host_adapt_cmdline("code=1", true, false);   /* not Linux */
 	ck_assert_str_eq(s, "code=1");
 	free(s);
-	s = x86_host_adapt_cmdline(NULL, false, true);
-	ck_assert_str_eq(s, "");
+	s = x86_host_adapt_cmdline(NULL, false, true);       /* no PVM host */
+	ck_assert_str_eq(s, "reboot=acpi");
 	free(s);
 }
 END_TEST

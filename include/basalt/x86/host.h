@@ -19,8 +19,14 @@
 /* true if /sys/module/kvm_pvm exists (root may be overridden for tests). */
 bool x86_host_is_pvm(const char *sysfs_root);
 
-/* Returns a malloc'd command line: base plus the PVM additions when pvm &&
- * is_linux (options the user already gave are not repeated).  NULL on OOM. */
+/* Every Linux guest: our ACPI is hardware-reduced and there is no EFI, so
+ * Linux's default reboot method would be EFI, then a BIOS call that cannot
+ * work; ACPI reset (then the keyboard controller) is what we provide. */
+#define X86_LINUX_PLATFORM_CMDLINE "reboot=acpi"
+
+/* Returns a malloc'd command line: base plus, for Linux guests, the
+ * platform options and, on PVM hosts, the PVM additions.  An option the user
+ * already gave (same name before '=') is not repeated.  NULL on OOM. */
 char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux);
 
 #endif

@@ -8,6 +8,7 @@
  * sleep control/status and reset registers are single I/O ports served by
  * src/devices/acpi_pm.c. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "basalt/x86/acpi.h"
@@ -358,15 +359,79 @@ static void aml_name_pkg(struct aml *a, const char *name,
 	aml_pkg_end(a, body);
 }
 
+/* 19.6.35 EISAID: three letters (5 bits each) and four hex digits,
+ * stored big-endian in a DWordConst. */
+static uint32_t eisa_id(const char id[7])
+{
+	uint32_t v = ((uint32_t)(id[0] - 0x40) << 26) | ((uint32_t)(id[1] - 0x40) << 21) |
+		     ((uint32_t)(id[2] - 0x40) << 16) |
+		     (uint32_t)strtoul((char[]){ id[3], id[4], id[5], id[6], 0 }, NULL, 16);
+
+	return __builtin_bswap32(v);
+}
+
+/* Name(name, value) with an integer value. */
+static void aml_name_int(struct aml *a, const char *name, uint64_t v)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, name);
+	aml_int(a, v);
+}
+
+/* Name(_CRS, ResourceTemplate() { IO(Decode16, port, port, 0, len)
+ * IRQNoFlags() { irq } }) -- 6.4.2.5 I/O port and 6.4.2.1 IRQ small
+ * resource descriptors, then the end tag. */
+static void aml_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
+{
+	const uint16_t mask = (uint16_t)(1u << (irq & 15));
+	const uint8_t res[] = {
+		0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8, 0x00, len,
+		0x22, mask & 0xff, mask >> 8,
+		0x79, 0x00,
+	};
+	static const uint8_t buffer_op = 0x11;
+	size_t body;
+
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, "_CRS");
+	body = aml_pkg_begin(a, &buffer_op, 1);
+	aml_int(a, sizeof(res));
+	aml_bytes(a, res, sizeof(res));
+	aml_pkg_end(a, body);
+}
+
+/* Device(name) { _HID, _UID, _CRS } for a legacy ISA device.  Declaring
+ * them matters: with HW_REDUCED_ACPI Linux sets up no legacy PIC IRQs, so
+ * the UART and RTC only get their interrupts through these _CRS. */
+static void aml_isa_device(struct aml *a, const char *name, const char *hid,
+			   unsigned uid, uint16_t port, uint8_t len, uint8_t irq)
+{
+	static const uint8_t device_op[] = { 0x5b, 0x82 };
+	size_t body = aml_pkg_begin(a, device_op, 2);
+
+	aml_namestring(a, name);
+	aml_name_int(a, "_HID", eisa_id(hid));
+	aml_name_int(a, "_UID", uid);
+	aml_crs_io_irq(a, port, len, irq);
+	aml_pkg_end(a, body);
+}
+
 /* DSDT body: the AML definition block.  Returns its length, or 0 when it
  * does not fit in cap bytes. */
 static size_t dsdt_aml(uint8_t *p, size_t cap)
 {
 	/* \_S5_: SLP_TYPa, SLP_TYPb, reserved, reserved (7.4.2). */
 	static const uint64_t s5[] = { ACPI_S5_SLP_TYP, 0, 0, 0 };
+	static const uint8_t scope_op = 0x10;
 	struct aml a = { .p = p, .cap = cap };
+	size_t sb;
 
 	aml_name_pkg(&a, "\\_S5_", s5, 4);
+	sb = aml_pkg_begin(&a, &scope_op, 1);
+	aml_namestring(&a, "\\_SB_");
+	aml_isa_device(&a, "COM1", "PNP0501", 1, 0x3f8, 8, 4);
+	aml_isa_device(&a, "RTC_", "PNP0B00", 0, 0x70, 2, 8);
+	aml_pkg_end(&a, sb);
 	return a.overflow ? 0 : a.len;
 }
 
@@ -503,7 +568,7 @@ int acpi_build(void *buf, uint64_t buf_gpa, size_t buflen,
 	       struct bs_err *e)
 {
 	uint8_t *b = buf;
-	uint8_t aml[256];
+	uint8_t aml[512];
 	size_t aml_len = dsdt_aml(aml, sizeof(aml));
 	bool mcfg = p->ecam_base != 0;
 	unsigned nx = mcfg ? 3 : 2;

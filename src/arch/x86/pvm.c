@@ -32,14 +32,15 @@ static bool has_option(const char *s, const char *word, size_t wlen)
 
 char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux)
 {
-	const char *add = X86_PVM_LINUX_CMDLINE;
+	const char *add = pvm ? X86_LINUX_PLATFORM_CMDLINE " " X86_PVM_LINUX_CMDLINE :
+				X86_LINUX_PLATFORM_CMDLINE;
 	size_t cap = (base ? strlen(base) : 0) + strlen(add) + 2;
 	char *out = malloc(cap);
 
 	if (!out)
 		return NULL;
 	snprintf(out, cap, "%s", base ? base : "");
-	if (!pvm || !is_linux)
+	if (!is_linux)
 		return out;
 	for (const char *p = add; *p;) {
 		size_t n = strcspn(p, " "), key = strcspn(p, " =");
