@@ -13,7 +13,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=2G skip_on_pvm=0
+basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0
 expects=() rejects=()
 while [ $# -gt 0 ]; do
 	case "$1" in

@@ -16,7 +16,7 @@
 # guest-images/build.sh debian-kernel; BASALT_L1_KERNEL_DIR points at it.
 set -euo pipefail
 
-mem=2G
+mem=1G
 timeout=300
 extra_files=()
 while [ $# -gt 0 ]; do
@@ -76,6 +76,19 @@ copy_with_libs() {
 }
 file_is_dynamic() { ldd "$1" >/dev/null 2>&1; }
 
+# Relative paths to existing files become absolute (the L1 has no cwd of
+# ours).  Handles plain arguments and key=PATH / --flag=PATH forms.
+args=()
+for arg in "$@"; do
+	if [ -e "$arg" ] && [ "${arg#/}" = "$arg" ]; then
+		arg=$(realpath "$arg")
+	elif [ "${arg#*=}" != "$arg" ] && [ -e "${arg#*=}" ] && [ "${arg#*=/}" = "$arg" ]; then
+		arg="${arg%%=*}=$(realpath "${arg#*=}")"
+	fi
+	args+=("$arg")
+done
+set -- "${args[@]}"
+
 for arg in "$@" "${extra_files[@]}"; do
 	# Arguments like key=PATH or --flag=PATH carry paths too.
 	for cand in "$arg" "${arg#*=}"; do
@@ -119,7 +132,7 @@ chmod +x "$root/init"
 
 touch "$work/out" "$work/console"
 set +e
-timeout --kill-after=10 "$timeout" "$qemu" -M q35,accel=tcg -cpu max -smp 2 -m "$mem" \
+timeout --kill-after=10 "$timeout" "$qemu" -M q35,accel=tcg -cpu max -smp 1 -m "$mem" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$work/console" -serial "file:$work/out" \
 	-kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
