@@ -245,6 +245,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e)
 		r = setup_firmware_and_kernel(vm, e);
 	if (r)
 		return r;
+	log_info("kernel %s: %s, %s entry at 0x%llx, initrd %llu bytes at 0x%llx",
+		 cfg->kernel, vm->boot.format == KERNEL_ELF ? "ELF" : "bzImage",
+		 vm->boot.entry_kind == BOOT_ENTRY_PVH ? "PVH" : "64-bit",
+		 (unsigned long long)vm->boot.entry,
+		 (unsigned long long)vm->boot.initrd_size,
+		 (unsigned long long)vm->boot.initrd_start);
 
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)

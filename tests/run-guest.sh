@@ -3,7 +3,7 @@
 #
 #   run-guest.sh --basalt BASALT --expect-exit N [--expect REGEX]...
 #                [--reject REGEX]... [--max-rss-mib N] [--timeout S]
-#                [--l1-mem SIZE] [--skip-on-pvm] -- <basalt run args>
+#                [--l1-mem SIZE] [--skip-on-pvm] [--stdin FILE] -- <basalt run args>
 #
 # Runs `BASALT run --stats <args>`, then checks basalt's exit status, that
 # every --expect extended regex matches its combined output, that no
@@ -13,7 +13,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0
+basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0 stdin_file=/dev/null
 expects=() rejects=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--l1-mem) l1_mem=$2; shift 2 ;;
 	--skip-on-pvm) skip_on_pvm=1; shift ;;
+	--stdin) stdin_file=$2; shift 2 ;;
 	--) shift; break ;;
 	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -41,10 +42,13 @@ trap 'rm -f "$out"' EXIT
 cmd=("$basalt" run --stats --timeout "$timeout" "$@")
 echo "+ ${cmd[*]}"
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	"${cmd[@]}" > "$out" 2>&1 < /dev/null
+	"${cmd[@]}" > "$out" 2>&1 < "$stdin_file"
 	rc=$?
 else
-	"$here/l1/run-in-l1.sh" --mem "$l1_mem" --timeout $((timeout * 3 + 60)) -- "${cmd[@]}" > "$out" 2>&1
+	l1_stdin=()
+	[ "$stdin_file" != /dev/null ] && l1_stdin=(--stdin "$stdin_file")
+	"$here/l1/run-in-l1.sh" --mem "$l1_mem" --timeout $((timeout * 3 + 60)) "${l1_stdin[@]}" \
+		-- "${cmd[@]}" > "$out" 2>&1
 	rc=$?
 	if [ $rc = 77 ]; then
 		cat "$out"

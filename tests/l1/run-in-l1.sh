@@ -4,7 +4,8 @@
 # absent).  QEMU's TCG emulates AMD SVM (-cpu max), so the L1 kernel's
 # kvm-amd module works and basalt runs against a real KVM inside it.
 #
-#   run-in-l1.sh [--mem SIZE] [--timeout SECONDS] -- COMMAND [ARGS...]
+#   run-in-l1.sh [--mem SIZE] [--timeout SECONDS] [--stdin FILE] [--file PATH]...
+#                -- COMMAND [ARGS...]
 #
 # Every existing host path named in COMMAND/ARGS (and any file given with
 # --file PATH) is copied into the L1 initramfs at the same path, with the
@@ -19,9 +20,11 @@ set -euo pipefail
 mem=1G
 timeout=300
 extra_files=()
+stdin_file=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mem) mem=$2; shift 2 ;;
+	--stdin) stdin_file=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--file) extra_files+=("$2"); shift 2 ;;
 	--) shift; break ;;
@@ -97,12 +100,17 @@ for arg in "$@" "${extra_files[@]}"; do
 	done
 done
 
-# The command, quoted for the L1 shell.
+# The command, quoted for the L1 shell; stdin from --stdin FILE or empty.
+if [ -n "$stdin_file" ]; then
+	cp "$stdin_file" "$root/stdin"
+else
+	: > "$root/stdin"
+fi
 {
 	printf '#!/bin/sh\n'
 	printf 'exec'
 	printf ' %q' "$@"
-	printf '\n'
+	printf ' < /stdin\n'
 } > "$root/cmd.sh"
 chmod +x "$root/cmd.sh"
 
@@ -116,7 +124,7 @@ for m in irqbypass kvm kvm-amd; do insmod /mod/$m.ko || echo "insmod $m failed";
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 if [ -e /dev/kvm ]; then
 	cd /tmp
-	/cmd.sh > /dev/ttyS1 2>&1 < /dev/null
+	/cmd.sh > /dev/ttyS1 2>&1
 	rc=$?
 else
 	echo "run-in-l1: /dev/kvm did not appear in L1" > /dev/ttyS1

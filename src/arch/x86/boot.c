@@ -476,12 +476,5 @@ int x86_load_kernel(struct guest_mem *gm, const struct x86_layout *l,
 	else
 		r = load_bzimage(gm, l, in, k, klen, out, e);
 	munmap(k, klen);
-	if (r == 0)
-		log_info("kernel %s: %s, %s entry at 0x%llx, initrd %llu bytes at 0x%llx",
-			 in->kernel_path, out->format == KERNEL_ELF ? "ELF" : "bzImage",
-			 out->entry_kind == BOOT_ENTRY_PVH ? "PVH" : "64-bit",
-			 (unsigned long long)out->entry,
-			 (unsigned long long)out->initrd_size,
-			 (unsigned long long)out->initrd_start);
 	return r;
 }
