@@ -3,17 +3,20 @@
 #
 #   run-guest.sh --basalt BASALT --expect-exit N [--expect REGEX]...
 #                [--reject REGEX]... [--max-rss-mib N] [--timeout S]
-#                [--l1-mem SIZE] [--skip-on-pvm] [--stdin FILE] -- <basalt run args>
+#                [--l1-mem SIZE] [--skip-on-pvm] [--stdin FILE] [--expect-clock]
+#                -- <basalt run args>
 #
 # Runs `BASALT run --stats <args>`, then checks basalt's exit status, that
 # every --expect extended regex matches its combined output, that no
-# --reject regex does, and (with --max-rss-mib) basalt's peak RSS.
+# --reject regex does, (with --max-rss-mib) basalt's peak RSS, and (with
+# --expect-clock) that a "basalt-clock: EPOCH" line from the guest is within
+# two minutes of the host clock (the guest read it from the CMOS RTC).
 # Where /dev/kvm is missing it runs the same command inside an L1 VM with
 # nested KVM (tests/l1/run-in-l1.sh); without that either it exits 77 (skip).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0 stdin_file=/dev/null
+basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0 stdin_file=/dev/null expect_clock=0
 expects=() rejects=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--l1-mem) l1_mem=$2; shift 2 ;;
 	--skip-on-pvm) skip_on_pvm=1; shift ;;
 	--stdin) stdin_file=$2; shift 2 ;;
+	--expect-clock) expect_clock=1; shift ;;
 	--) shift; break ;;
 	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -92,6 +96,19 @@ if [ -n "$max_rss" ]; then
 		fail=1
 	else
 		echo "peak RSS ${rss} KiB (limit ${max_rss} MiB)"
+	fi
+fi
+if [ "$expect_clock" = 1 ]; then
+	guest=$(grep -a -o 'basalt-clock: [0-9]*' "$out" | tail -1 | cut -d' ' -f2)
+	now=$(date +%s)
+	if [ -z "$guest" ]; then
+		echo "FAIL: no basalt-clock line"
+		fail=1
+	elif [ $((guest > now ? guest - now : now - guest)) -gt 120 ]; then
+		echo "FAIL: guest clock $guest is off the host's $now by more than 120 s"
+		fail=1
+	else
+		echo "guest clock $guest, host $now"
 	fi
 fi
 [ $fail = 0 ] && echo "PASS"
