@@ -12,6 +12,7 @@
 
 #include "basalt/cli.h"
 #include "basalt/exitcode.h"
+#include "config_util.h"
 
 #define MAX_TIMEOUT_S INT_MAX
 
@@ -114,20 +115,6 @@ void cli_usage(FILE *f, const char *topic)
 	      "  --version   same as 'basalt version'\n", f);
 }
 
-/* Copies s for a one-line message: control characters become '?', long
- * values are cut with "...". */
-static const char *show(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	if (s[i] && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return buf;
-}
-
 /* Decimal digits only.  -EINVAL bad syntax, -ERANGE above max. */
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -179,10 +166,10 @@ static int set_number(const char *flag, const char *arg, unsigned long long lo,
 
 	if (r == -EINVAL)
 		return bs_errf(e, EINVAL, "--%s: invalid number '%s'", flag,
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
 	if (r || v < lo)
 		return bs_errf(e, EINVAL, "--%s: out of range (%llu..%llu): %s", flag, lo, hi,
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
 	*dst = (unsigned)v;
 	return 0;
 }
@@ -194,15 +181,15 @@ static int set_memory(const char *arg, uint64_t *dst, struct bs_err *e)
 	int r = parse_size(arg, &v);
 
 	if (r == -EINVAL)
-		return bs_errf(e, EINVAL, "--memory: invalid size '%s'", show(arg, a, sizeof(a)));
+		return bs_errf(e, EINVAL, "--memory: invalid size '%s'", cfg_show(arg, a, sizeof(a)));
 	format_size(BS_MIN_MEMORY, lo, sizeof(lo));
 	format_size(BS_MAX_MEMORY, hi, sizeof(hi));
 	if (r || v < BS_MIN_MEMORY || v > BS_MAX_MEMORY)
 		return bs_errf(e, EINVAL, "--memory: out of range (%s..%s): %s", lo, hi,
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
 	if (v % (2ull << 20))
 		return bs_errf(e, EINVAL, "--memory: must be a multiple of 2M: %s",
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
 	*dst = v;
 	return 0;
 }
@@ -219,7 +206,7 @@ static int set_console(const char *arg, struct vm_config *c, struct bs_err *e)
 	}
 	if (strncmp(arg, "file:", 5))
 		return bs_errf(e, EINVAL, "--console: invalid value '%s' (expected stdio, none or file:PATH)",
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
 	if (!arg[5])
 		return bs_errf(e, EINVAL, "--console: needs a path after 'file:'");
 	if (set_str(&c->console.path, arg + 5, e))
@@ -231,42 +218,24 @@ static int set_console(const char *arg, struct vm_config *c, struct bs_err *e)
 /* "off", or a port as decimal or 0x-hex. */
 static int set_exit_device(const char *arg, struct vm_config *c, struct bs_err *e)
 {
-	const char *p = arg;
-	unsigned long v = 0;
+	uint16_t port;
 	char a[80];
+	int r;
 
 	if (!strcmp(arg, "off")) {
 		c->exit_dev.enabled = false;
 		return 0;
 	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		p += 2;
-		if (!*p)
-			goto bad;
-		for (; *p; p++) {
-			if (!isxdigit((unsigned char)*p))
-				goto bad;
-			if (v <= 65535)	/* stop growing once out of range */
-				v = v * 16 + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0' :
-							     tolower((unsigned char)*p) - 'a' + 10);
-		}
-	} else {
-		unsigned long long u;
-		int r = parse_uint(p, ULLONG_MAX, &u);
-
-		if (r == -EINVAL)
-			goto bad;
-		v = r || u > 65535 ? 65536 : (unsigned long)u;
-	}
-	if (v < 1 || v > 65535)
+	r = cfg_parse_port(arg, &port);
+	if (r == -ERANGE)
 		return bs_errf(e, EINVAL, "--exit-device: port out of range (1..65535): %s",
-			       show(arg, a, sizeof(a)));
+			       cfg_show(arg, a, sizeof(a)));
+	if (r)
+		return bs_errf(e, EINVAL, "--exit-device: invalid port '%s' (expected 1..65535, 0xNN or off)",
+			       cfg_show(arg, a, sizeof(a)));
 	c->exit_dev.enabled = true;
-	c->exit_dev.port = (uint16_t)v;
+	c->exit_dev.port = port;
 	return 0;
-bad:
-	return bs_errf(e, EINVAL, "--exit-device: invalid port '%s' (expected 1..65535, 0xNN or off)",
-		       show(arg, a, sizeof(a)));
 }
 
 struct flag {
@@ -341,7 +310,7 @@ static const char *flag_text(const char *arg, char *buf, size_t len)
 		n = sizeof(name) - 1;
 	memcpy(name, arg, n);
 	name[n] = '\0';
-	return show(name, buf, len);
+	return cfg_show(name, buf, len);
 }
 
 /* av[0] is "run". */
@@ -409,7 +378,7 @@ static int parse_run(int ac, char **av, struct cli_opts *o, struct bs_err *e)
 	}
 	if (optind < ac) {
 		r = bs_errf(e, EINVAL, "unexpected argument '%s' (see 'basalt help run')",
-			    show(av[optind], t, sizeof(t)));
+			    cfg_show(av[optind], t, sizeof(t)));
 		goto out;
 	}
 	if (config && (r = vm_config_load_json(&o->cfg, config, e)))
@@ -437,10 +406,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e)
 	if (!strcmp(cmd, "help")) {
 		if (argc > 2 && strcmp(argv[2], "run"))
 			return bs_errf(e, EINVAL, "unknown help topic '%s' (see 'basalt help')",
-				       show(argv[2], t, sizeof(t)));
+				       cfg_show(argv[2], t, sizeof(t)));
 		if (argc > 3)
 			return bs_errf(e, EINVAL, "unexpected argument '%s' (see 'basalt help')",
-				       show(argv[3], t, sizeof(t)));
+				       cfg_show(argv[3], t, sizeof(t)));
 		o->help_topic = argc > 2 ? "run" : NULL;
 		return 0;
 	}
@@ -448,7 +417,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e)
 	    !strcmp(cmd, "--version")) {
 		if (argc > 2)
 			return bs_errf(e, EINVAL, "unexpected argument '%s' (see 'basalt help')",
-				       show(argv[2], t, sizeof(t)));
+				       cfg_show(argv[2], t, sizeof(t)));
 		o->cmd = strstr(cmd, "version") ? CLI_VERSION : CLI_HELP;
 		return 0;
 	}
@@ -456,7 +425,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e)
 		return bs_errf(e, EINVAL, "unknown option '%s' (see 'basalt help')",
 			       flag_text(cmd, t, sizeof(t)));
 	return bs_errf(e, EINVAL, "unknown command '%s' (see 'basalt help')",
-		       show(cmd, t, sizeof(t)));
+		       cfg_show(cmd, t, sizeof(t)));
 }
 
 void cli_opts_free(struct cli_opts *o)

@@ -18,6 +18,7 @@
 
 #include "basalt/config.h"
 #include "basalt/log.h"
+#include "config_util.h"
 
 /* A config file is a few hundred bytes; anything this big is a mistake. */
 #define MAX_CONFIG_FILE (1u << 20)
@@ -275,20 +276,6 @@ struct jctx {
 	struct bs_err *e;
 };
 
-/* Copies s for display in a one-line message: control characters become
- * '?', long strings are cut with "...". */
-static const char *show(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	if (s[i] && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return buf;
-}
-
 /* "NAME:LINE:COL: message" with the position of the value of k1[.k2]
  * (k1 == NULL: the whole document). */
 static int __attribute__((format(printf, 5, 6)))
@@ -373,7 +360,7 @@ static int unknown_key(const struct jctx *x, const char *parent, const char *key
 	if (parent)
 		snprintf(where, sizeof(where), " in '%s'", parent);
 	return key_errf(x, EINVAL, parent ? parent : key, parent ? key : NULL,
-			"unknown key '%s'%s%s", show(key, k, sizeof(k)), where, hint);
+			"unknown key '%s'%s%s", cfg_show(key, k, sizeof(k)), where, hint);
 }
 
 /* ---- schema ------------------------------------------------------------- */
@@ -426,7 +413,7 @@ static int set_memory(const struct jctx *x, json_t *v, uint64_t *dst)
 		r = parse_size(json_string_value(v), &bytes);
 		if (r == -EINVAL)
 			return key_errf(x, EINVAL, "memory", NULL, "'memory' is not a valid size: '%s'",
-					show(json_string_value(v), shown, sizeof(shown)));
+					cfg_show(json_string_value(v), shown, sizeof(shown)));
 		if (r)
 			bytes = UINT64_MAX;	/* reported as out of range below */
 	} else if (json_is_integer(v)) {
@@ -444,7 +431,7 @@ static int set_memory(const struct jctx *x, json_t *v, uint64_t *dst)
 		format_size(BS_MIN_MEMORY, lo, sizeof(lo));
 		format_size(BS_MAX_MEMORY, hi, sizeof(hi));
 		if (json_is_string(v))
-			show(json_string_value(v), a, sizeof(a));
+			cfg_show(json_string_value(v), a, sizeof(a));
 		return key_errf(x, ERANGE, "memory", NULL, "'memory' out of range (%s..%s): %s",
 				lo, hi, a);
 	}
@@ -479,7 +466,7 @@ static int set_console(const struct jctx *x, json_t *v, struct vm_config *c)
 	} else {
 		return key_errf(x, EINVAL, "console", NULL,
 				"'console' must be stdio, none or file:PATH, got '%s'",
-				show(s, shown, sizeof(shown)));
+				cfg_show(s, shown, sizeof(shown)));
 	}
 	free(c->console.path);
 	c->console.path = path;
@@ -490,11 +477,9 @@ static int set_console(const struct jctx *x, json_t *v, struct vm_config *c)
 /* Port as an integer or a string "0xf4" / "244". */
 static int get_port(const struct jctx *x, json_t *v, uint16_t *out)
 {
-	const char *s, *p;
+	const char *s;
 	char shown[80];
-	unsigned long val = 0;
 	json_int_t i;
-	int base = 10;
 	int r;
 
 	if (!json_is_string(v)) {
@@ -507,38 +492,17 @@ static int get_port(const struct jctx *x, json_t *v, uint16_t *out)
 		*out = (uint16_t)i;
 		return 0;
 	}
-	s = p = json_string_value(v);
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		base = 16;
-		p += 2;
-	}
-	if (!*p)
-		goto bad;
-	for (; *p; p++) {
-		int d;
-
-		if (isdigit((unsigned char)*p))
-			d = *p - '0';
-		else if (base == 16 && isxdigit((unsigned char)*p))
-			d = tolower((unsigned char)*p) - 'a' + 10;
-		else
-			goto bad;
-		val = val * (unsigned long)base + (unsigned long)d;
-		if (val > 65535)
-			return key_errf(x, ERANGE, "exit_device", "port",
-					"'exit_device.port' out of range (1..65535): '%s'",
-					show(s, shown, sizeof(shown)));
-	}
-	if (val == 0)
+	s = json_string_value(v);
+	r = cfg_parse_port(s, out);
+	if (r == -ERANGE)
 		return key_errf(x, ERANGE, "exit_device", "port",
 				"'exit_device.port' out of range (1..65535): '%s'",
-				show(s, shown, sizeof(shown)));
-	*out = (uint16_t)val;
+				cfg_show(s, shown, sizeof(shown)));
+	if (r)
+		return key_errf(x, EINVAL, "exit_device", "port",
+				"'exit_device.port' is not a port number: '%s'",
+				cfg_show(s, shown, sizeof(shown)));
 	return 0;
-bad:
-	return key_errf(x, EINVAL, "exit_device", "port",
-			"'exit_device.port' is not a port number: '%s'",
-			show(s, shown, sizeof(shown)));
 }
 
 static int set_exit_device(const struct jctx *x, json_t *v, struct vm_config *c)
@@ -639,13 +603,13 @@ static int duplicate_key(const struct jctx *x, const json_error_t *je)
 		skip_ws(&sc);
 		line_col(x->text, sc.i, &line, &col);
 		bs_errf(x->e, EINVAL, "%s:%u:%u: duplicate key '%s'", x->name, line, col,
-			show(key, k, sizeof(k)));
+			cfg_show(key, k, sizeof(k)));
 		free(key);
 		return -EINVAL;
 	}
 	return bs_errf(x->e, EINVAL, "%s:%d:%d: duplicate key (%s)", x->name,
 		       je->line > 0 ? je->line : 1, je->column > 0 ? je->column : 1,
-		       show(je->text, k, sizeof(k)));
+		       cfg_show(je->text, k, sizeof(k)));
 }
 
 static int copy_config(struct vm_config *dst, const struct vm_config *src)
@@ -681,7 +645,7 @@ static int parse_buf(struct vm_config *c, const char *text, size_t len, const ch
 		/* jansson quotes the raw token, which may hold control characters */
 		return bs_errf(e, EINVAL, "%s:%d:%d: invalid JSON: %s", name,
 			       je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
-			       show(je.text, text_shown, sizeof(text_shown)));
+			       cfg_show(je.text, text_shown, sizeof(text_shown)));
 	}
 	if (!json_is_object(root)) {
 		r = key_errf(&x, EINVAL, NULL, NULL, "top level must be an object, got %s",

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basalt/guest_abi.h"
 #include "basalt/log.h"
 #include "basalt/x86/boot.h"
 
@@ -44,36 +45,8 @@
 
 #define KERNEL_LOAD_ADDR 0x100000ull
 
-/* PVH: Xen's public/arch-x86/hvm/start_info.h. */
-#define XEN_HVM_START_MAGIC 0x336ec578u
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-struct hvm_start_info {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t flags;
-	uint32_t nr_modules;
-	uint64_t modlist_paddr;
-	uint64_t cmdline_paddr;
-	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;
-	uint32_t memmap_entries;
-	uint32_t reserved;
-};
-
-struct hvm_modlist_entry {
-	uint64_t paddr;
-	uint64_t size;
-	uint64_t cmdline_paddr;
-	uint64_t reserved;
-};
-
-struct hvm_memmap_table_entry {
-	uint64_t addr;
-	uint64_t size;
-	uint32_t type;
-	uint32_t reserved;
-};
+/* PVH structures (Xen's start_info.h) are shared with the test guests. */
+#define XEN_HVM_START_MAGIC XEN_HVM_START_MAGIC_VALUE
 
 static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
