@@ -1,7 +1,10 @@
 /* bench/boot: process start to guest exit, and peak RSS, for basalt and
- * QEMU booting the same PVH test guest, side by side, median of N runs.
+ * QEMU booting the same PVH test guest, side by side, median of N runs;
+ * optionally also a Linux kernel + initramfs (the default guest, which runs
+ * `true` and reports through the exit port: the time to its init marker).
  *
  *   boot [-n N] --basalt BASALT --qemu QEMU --guest GUEST.elf
+ *        [--linux BZIMAGE --initrd INITRD]
  *
  * Runs each VMM N times, alternating, so both see the same machine state.
  * Prints one line per VMM: median/min/max wall milliseconds and median
@@ -68,6 +71,24 @@ static int cmp_l(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void report(const char *name, struct sample *s, int n, double *med);
+
+static void compare(const char *what, char *const *b_argv, char *const *q_argv,
+		    int n)
+{
+	struct sample bs[n], qs[n];
+	double bm, qm;
+
+	for (int i = 0; i < n; i++) {
+		bs[i] = run(b_argv);
+		qs[i] = run(q_argv);
+	}
+	printf("%s, %d runs each (process start to guest exit):\n", what, n);
+	report("basalt", bs, n, &bm);
+	report("qemu", qs, n, &qm);
+	printf("ratio    qemu/basalt wall time %.2fx\n\n", qm / bm);
+}
+
 static void report(const char *name, struct sample *s, int n, double *med)
 {
 	double ms[n];
@@ -87,11 +108,14 @@ static void report(const char *name, struct sample *s, int n, double *med)
 int main(int argc, char **argv)
 {
 	const char *basalt = NULL, *qemu = "qemu-system-x86_64", *guest = NULL;
+	const char *linux_k = NULL, *linux_i = NULL;
 	int n = 11, c;
 	static const struct option opts[] = {
 		{ "basalt", required_argument, 0, 'b' },
 		{ "qemu", required_argument, 0, 'q' },
 		{ "guest", required_argument, 0, 'g' },
+		{ "linux", required_argument, 0, 'l' },
+		{ "initrd", required_argument, 0, 'i' },
 		{ 0, 0, 0, 0 },
 	};
 
@@ -101,11 +125,14 @@ int main(int argc, char **argv)
 		case 'b': basalt = optarg; break;
 		case 'q': qemu = optarg; break;
 		case 'g': guest = optarg; break;
+		case 'l': linux_k = optarg; break;
+		case 'i': linux_i = optarg; break;
 		default: return 2;
 		}
 	}
-	if (!basalt || !guest || n < 1) {
-		fprintf(stderr, "usage: boot [-n N] --basalt BIN [--qemu BIN] --guest ELF\n");
+	if (!basalt || !guest || n < 1 || (linux_k && !linux_i)) {
+		fprintf(stderr, "usage: boot [-n N] --basalt BIN [--qemu BIN] --guest ELF "
+			"[--linux BZIMAGE --initrd INITRD]\n");
 		return 2;
 	}
 
@@ -116,16 +143,24 @@ int main(int argc, char **argv)
 			   "-display", "none", "-serial", "null", "-no-reboot",
 			   "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
 			   "-kernel", (char *)guest, NULL };
-	struct sample bs[n], qs[n];
-	double bm, qm;
+	char what[512];
 
-	for (int i = 0; i < n; i++) {
-		bs[i] = run(b_argv);
-		qs[i] = run(q_argv);
+	snprintf(what, sizeof(what), "test guest %s", guest);
+	compare(what, b_argv, q_argv, n);
+	if (linux_k) {
+		char *cmdline = "console=ttyS0 quiet panic=-1 basalt.cmd=true";
+		char *bl_argv[] = { (char *)basalt, "run", "--kernel", (char *)linux_k,
+				    "--initrd", (char *)linux_i, "--memory", "256M",
+				    "--console", "none", "--cmdline", cmdline, NULL };
+		char *ql_argv[] = { (char *)qemu, "-M", "microvm,accel=kvm", "-cpu", "host",
+				    "-m", "256M", "-nodefaults", "-no-user-config",
+				    "-display", "none", "-serial", "null", "-no-reboot",
+				    "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
+				    "-kernel", (char *)linux_k, "-initrd", (char *)linux_i,
+				    "-append", cmdline, NULL };
+
+		snprintf(what, sizeof(what), "Linux %s to its init's exit", linux_k);
+		compare(what, bl_argv, ql_argv, n);
 	}
-	printf("boot of %s, %d runs each (process start to guest exit):\n", guest, n);
-	report("basalt", bs, n, &bm);
-	report("qemu", qs, n, &qm);
-	printf("ratio    qemu/basalt wall time %.2fx\n", qm / bm);
 	return 0;
 }

@@ -9,6 +9,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 guest=$build/tests/guests/hello.elf
 qemu=$(command -v qemu-system-x86_64)
 cmd=("$build/bench/boot" -n "$n" --basalt "$build/src/basalt" --qemu "$qemu" --guest "$guest")
+def=$build/guest-images/default
+if [ -f "$def/bzImage" ]; then
+	cmd+=(--linux "$(realpath "$def/bzImage")" --initrd "$(realpath "$def/initramfs.cpio.gz")")
+fi
 if [ -w /dev/kvm ]; then
 	exec "${cmd[@]}"
 fi
