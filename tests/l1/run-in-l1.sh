@@ -120,6 +120,8 @@ cat > "$root/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 for m in irqbypass kvm kvm-amd; do insmod /mod/$m.ko || echo "insmod $m failed"; done
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 if [ -e /dev/kvm ]; then
