@@ -4,7 +4,9 @@
 #   2. build basalt and its guest images (Debian kernel, default guest,
 #      CI test kernel: the first build of the test kernel takes ~10 min),
 #   3. run every meson test,
-#   4. run the unit and test-guest suites again under ASan+UBSan.
+#   4. run the unit and test-guest suites again under ASan+UBSan,
+#   5. build the test-only sandbox self-test variant and check that a
+#      forbidden system call in each thread role ends basalt with status 6.
 # Exit status is non-zero if any test failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +28,9 @@ asan=${build}-asan
 meson compile -C "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C "$asan" --suite unit --suite guest --print-errorlogs --num-processes 2
+
+selftest=${build}-sandbox-selftest
+[ -d "$selftest" ] || meson setup "$selftest" -Dsandbox_selftest=true \
+	-Dguest_kernel_dir="$(realpath "$build")/guest-images"
+meson compile -C "$selftest"
+meson test -C "$selftest" --suite sandbox-selftest --print-errorlogs

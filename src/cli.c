@@ -29,6 +29,10 @@ enum {
 	OPT_NO_HOST_QUIRKS,
 	OPT_EXIT_DEVICE,
 	OPT_STATS,
+	OPT_SECCOMP,
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
 };
 
 static const struct option run_options[] = {
@@ -44,6 +48,10 @@ static const struct option run_options[] = {
 	{ "no-host-quirks", no_argument, NULL, OPT_NO_HOST_QUIRKS },
 	{ "exit-device", required_argument, NULL, OPT_EXIT_DEVICE },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -66,6 +74,9 @@ static const struct {
 	{ "--no-host-quirks", "do not adapt to PVM hosts automatically" },
 	{ "--exit-device PORT|off", "I/O port of the exit-status device (default 0xf4)" },
 	{ "--stats", "print run statistics at exit" },
+	{ "--seccomp on|log|off", "per-thread system call filters (default on)" },
+	{ "--jail DIR", "after setup, pivot_root into DIR in a new mount namespace" },
+	{ "--uid N --gid N", "after setup, run as this user and group" },
 	{ "-v, --verbose", "more log output; repeat for debug" },
 	{ "-q, --quiet", "errors only" },
 	{ "-h, --help", "show this help" },
@@ -82,7 +93,6 @@ static const struct {
 	{ BS_EXIT_SHUTDOWN, "triple fault" },
 	{ BS_EXIT_EMULATION, "instruction the VMM could not emulate" },
 	{ BS_EXIT_SECCOMP, "forbidden system call (sandbox)" },
-	{ BS_EXIT_GUEST_FAULT, "guest touched unmapped MMIO/ports, or hung" },
 	{ BS_EXIT_TIMEOUT, "--timeout expired" },
 	{ BS_EXIT_QUIT, "user quit: Ctrl-A x, SIGINT, SIGTERM" },
 };
@@ -110,6 +120,7 @@ void cli_usage(FILE *f, const char *topic)
 	      "Commands:\n"
 	      "  run         boot a VM (see 'basalt help run')\n"
 	      "  help [run]  show this help, or the help for a command\n"
+	      "  seccomp-dump  print the system calls each thread role may make\n"
 	      "  version     print the version\n\n"
 	      "  -h, --help  same as 'basalt help'\n"
 	      "  --version   same as 'basalt version'\n", f);
@@ -238,6 +249,22 @@ static int set_exit_device(const char *arg, struct vm_config *c, struct bs_err *
 	return 0;
 }
 
+static int set_seccomp(const char *arg, struct vm_config *c, struct bs_err *e)
+{
+	char a[80];
+
+	if (!strcmp(arg, "on"))
+		c->seccomp = SECCOMP_ON;
+	else if (!strcmp(arg, "log"))
+		c->seccomp = SECCOMP_LOG;
+	else if (!strcmp(arg, "off"))
+		c->seccomp = SECCOMP_OFF;
+	else
+		return bs_errf(e, EINVAL, "--seccomp: invalid mode '%s' (expected on, log or off)",
+			       cfg_show(arg, a, sizeof(a)));
+	return 0;
+}
+
 struct flag {
 	int val;
 	const char *arg;
@@ -273,6 +300,20 @@ static int apply_flag(const struct flag *f, struct cli_opts *o, struct bs_err *e
 	case OPT_STATS:
 		o->stats = true;
 		return 0;
+	case OPT_SECCOMP:
+		return set_seccomp(f->arg, c, e);
+	case OPT_JAIL:
+		return set_str(&c->jail.dir, f->arg, e);
+	case OPT_UID:
+	case OPT_GID: {
+		unsigned v;
+		int r = set_number(f->val == OPT_UID ? "uid" : "gid", f->arg, 0,
+				   0xfffffffeu, &v, e);
+
+		if (!r)
+			*(f->val == OPT_UID ? &c->jail.uid : &c->jail.gid) = v;
+		return r;
+	}
 	case 'v':	/* -v after -q starts again from the default */
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + (o->verbosity < 2);
 		return 0;
@@ -403,6 +444,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e)
 	cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return parse_run(argc - 1, argv + 1, o, e);
+	if (!strcmp(cmd, "seccomp-dump")) {
+		if (argc > 2)
+			return bs_errf(e, EINVAL, "unexpected argument '%s' (see 'basalt help')",
+				       cfg_show(argv[2], t, sizeof(t)));
+		o->cmd = CLI_SECCOMP_DUMP;
+		return 0;
+	}
 	if (!strcmp(cmd, "help")) {
 		if (argc > 2 && strcmp(argv[2], "run"))
 			return bs_errf(e, EINVAL, "unknown help topic '%s' (see 'basalt help')",

@@ -20,6 +20,8 @@ void vm_config_init(struct vm_config *c)
 	c->host_quirks = true;
 	c->exit_dev.enabled = true;
 	c->exit_dev.port = BS_DEFAULT_EXIT_PORT;
+	c->seccomp = SECCOMP_ON;
+	c->jail.uid = c->jail.gid = BS_NO_ID;
 }
 
 void vm_config_free(struct vm_config *c)
@@ -30,7 +32,8 @@ void vm_config_free(struct vm_config *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->console.path);
-	c->kernel = c->initrd = c->cmdline = c->console.path = NULL;
+	free(c->jail.dir);
+	c->kernel = c->initrd = c->cmdline = c->console.path = c->jail.dir = NULL;
 }
 
 /* I/O ports claimed by basalt's own devices; the exit device must not sit
@@ -103,6 +106,22 @@ int vm_config_validate(const struct vm_config *c, struct bs_err *e)
 		return r;
 	if (c->initrd && (r = check_file("initrd", c->initrd, e)))
 		return r;
+	if (c->seccomp != SECCOMP_ON && c->seccomp != SECCOMP_LOG && c->seccomp != SECCOMP_OFF)
+		return bs_errf(e, EINVAL, "seccomp: invalid mode %d", (int)c->seccomp);
+	if (c->jail.dir) {
+		struct stat st;
+
+		if (stat(c->jail.dir, &st) < 0)
+			return bs_errf(e, errno, "jail: cannot use '%s': %s", c->jail.dir,
+				       strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return bs_errf(e, ENOTDIR, "jail: '%s' is not a directory", c->jail.dir);
+	}
+	if ((c->jail.uid == BS_NO_ID) != (c->jail.gid == BS_NO_ID))
+		return bs_errf(e, EINVAL, "jail: uid and gid go together (give both)");
+	if (c->jail.uid != BS_NO_ID && (c->jail.uid < 0 || c->jail.uid > 0xfffffffe ||
+					c->jail.gid < 0 || c->jail.gid > 0xfffffffe))
+		return bs_errf(e, ERANGE, "jail: uid/gid out of range (0..4294967294)");
 	if (c->exit_dev.enabled) {
 		uint16_t port = c->exit_dev.port;
 
@@ -134,5 +153,7 @@ bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)
 	       (a->console.kind != CONSOLE_FILE || str_eq(a->console.path, b->console.path)) &&
 	       a->timeout_s == b->timeout_s && a->host_quirks == b->host_quirks &&
 	       a->exit_dev.enabled == b->exit_dev.enabled &&
-	       a->exit_dev.port == b->exit_dev.port;
+	       a->exit_dev.port == b->exit_dev.port && a->seccomp == b->seccomp &&
+	       str_eq(a->jail.dir, b->jail.dir) && a->jail.uid == b->jail.uid &&
+	       a->jail.gid == b->jail.gid;
 }

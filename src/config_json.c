@@ -26,9 +26,13 @@
 
 static const char *const top_keys[] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
-	"timeout", "host_quirks", "exit_device", NULL,
+	"timeout", "host_quirks", "exit_device", "seccomp", "jail", NULL,
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
+static const char *const jail_keys[] = { "dir", "uid", "gid", NULL };
+static const char *const seccomp_names[] = {
+	[SECCOMP_ON] = "on", [SECCOMP_LOG] = "log", [SECCOMP_OFF] = "off",
+};
 
 /* ---- position scanner ---------------------------------------------------
  * Works on byte offsets into text jansson has already accepted, but stays
@@ -533,6 +537,68 @@ static int set_exit_device(const struct jctx *x, json_t *v, struct vm_config *c)
 
 /* Applies root's members to c in document order, so the first bad key in
  * the file is the one reported. */
+static int set_seccomp(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	char shown[80];
+
+	if (!json_is_string(v))
+		return key_errf(x, EINVAL, "seccomp", NULL,
+				"'seccomp' must be a string, got %s", type_name(v));
+	for (unsigned m = 0; m < sizeof(seccomp_names) / sizeof(seccomp_names[0]); m++) {
+		if (!strcmp(json_string_value(v), seccomp_names[m])) {
+			c->seccomp = (enum seccomp_mode)m;
+			return 0;
+		}
+	}
+	return key_errf(x, EINVAL, "seccomp", NULL,
+			"'seccomp' must be \"on\", \"log\" or \"off\", got '%s'",
+			cfg_show(json_string_value(v), shown, sizeof(shown)));
+}
+
+/* "jail": { "dir": path|null, "uid": int|null, "gid": int|null } */
+static int set_jail(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	const char *key;
+	json_int_t n;
+	json_t *m;
+	int r;
+
+	if (!json_is_object(v))
+		return key_errf(x, EINVAL, "jail", NULL,
+				"'jail' must be an object, got %s", type_name(v));
+	json_object_foreach(v, key, m) {
+		if (!strcmp(key, "dir")) {
+			if (json_is_null(m)) {
+				free(c->jail.dir);
+				c->jail.dir = NULL;
+			} else if (!json_is_string(m) || !json_string_length(m)) {
+				return key_errf(x, EINVAL, "jail", key,
+						"'jail.dir' must be a non-empty string or null");
+			} else {
+				char *d = strdup(json_string_value(m));
+
+				if (!d)
+					return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+				free(c->jail.dir);
+				c->jail.dir = d;
+			}
+		} else if (!strcmp(key, "uid") || !strcmp(key, "gid")) {
+			int64_t *dst = key[0] == 'u' ? &c->jail.uid : &c->jail.gid;
+
+			if (json_is_null(m)) {
+				*dst = BS_NO_ID;
+				continue;
+			}
+			if ((r = get_int(x, "jail", key, m, 0, 0xfffffffe, &n)))
+				return r;
+			*dst = n;
+		} else {
+			return unknown_key(x, "jail", key, jail_keys);
+		}
+	}
+	return 0;
+}
+
 static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 {
 	const char *key;
@@ -566,6 +632,10 @@ static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 				c->host_quirks = json_is_true(v);
 		} else if (!strcmp(key, "exit_device")) {
 			r = set_exit_device(x, v, c);
+		} else if (!strcmp(key, "seccomp")) {
+			r = set_seccomp(x, v, c);
+		} else if (!strcmp(key, "jail")) {
+			r = set_jail(x, v, c);
 		} else {
 			r = unknown_key(x, NULL, key, top_keys);
 		}
@@ -619,8 +689,10 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 	dst->initrd = src->initrd ? strdup(src->initrd) : NULL;
 	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
 	dst->console.path = src->console.path ? strdup(src->console.path) : NULL;
+	dst->jail.dir = src->jail.dir ? strdup(src->jail.dir) : NULL;
 	if ((src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
-	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path)) {
+	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path) ||
+	    (src->jail.dir && !dst->jail.dir)) {
 		vm_config_free(dst);
 		return -ENOMEM;
 	}
@@ -747,7 +819,7 @@ static void add(json_t *o, const char *key, json_t *v, int *err)
  * ENOMEM, or EILSEQ if a string is not valid UTF-8. */
 char *vm_config_to_json(const struct vm_config *c)
 {
-	json_t *root = json_object(), *ed = json_object();
+	json_t *root = json_object(), *ed = json_object(), *jail = json_object();
 	char mem[32], *console = NULL, *dump = NULL, *out = NULL;
 	int err = 0;
 	size_t n;
@@ -765,7 +837,7 @@ char *vm_config_to_json(const struct vm_config *c)
 		console = strdup("stdio");
 		break;
 	}
-	if (!root || !ed || !console)
+	if (!root || !ed || !jail || !console)
 		err = ENOMEM;
 	if (!err) {
 		add(root, "kernel", str(c->kernel, &err), &err);
@@ -779,6 +851,13 @@ char *vm_config_to_json(const struct vm_config *c)
 		add(ed, "enabled", json_boolean(c->exit_dev.enabled), &err);
 		add(ed, "port", json_integer(c->exit_dev.port), &err);
 		add(root, "exit_device", json_incref(ed), &err);
+		add(root, "seccomp", json_string(seccomp_names[c->seccomp]), &err);
+		add(jail, "dir", str(c->jail.dir, &err), &err);
+		add(jail, "uid", c->jail.uid == BS_NO_ID ? json_null() :
+			json_integer(c->jail.uid), &err);
+		add(jail, "gid", c->jail.gid == BS_NO_ID ? json_null() :
+			json_integer(c->jail.gid), &err);
+		add(root, "jail", json_incref(jail), &err);
 	}
 	if (!err && !(dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
 		err = ENOMEM;
@@ -795,6 +874,7 @@ char *vm_config_to_json(const struct vm_config *c)
 	}
 	free(console);
 	json_decref(ed);
+	json_decref(jail);
 	json_decref(root);
 	if (!out)
 		errno = err;

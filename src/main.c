@@ -9,6 +9,7 @@
 #include "basalt/cli.h"
 #include "basalt/exitcode.h"
 #include "basalt/log.h"
+#include "basalt/sandbox.h"
 #include "basalt/vm.h"
 #include "build_config.h"
 
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_VERSION:
 		printf("basalt %s\n", BASALT_VERSION);
+		cli_opts_free(&o);
+		return 0;
+	case CLI_SECCOMP_DUMP:
+		sandbox_dump(stdout, NULL);
 		cli_opts_free(&o);
 		return 0;
 	case CLI_RUN:

@@ -10,6 +10,7 @@
 
 #include "basalt/exitcode.h"
 #include "basalt/log.h"
+#include "basalt/sandbox.h"
 #include "basalt/vm.h"
 #include "basalt/x86/emulate.h"
 #include "basalt/x86/pagewalk.h"
@@ -240,12 +241,17 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = v->vm;
 	sigset_t set;
 	char name[16];
+	struct bs_err err;
 
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (sandbox_enter(SB_ROLE_VCPU, vm_sb_mode(vm->cfg), &err)) {
+		vm_stop(vm, BS_EXIT_ERROR, "vCPU %u: %s", v->index, err.msg);
+		return NULL;
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		int r = ioctl(v->fd, KVM_RUN, 0);

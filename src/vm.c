@@ -19,6 +19,7 @@
 #include "basalt/devices/serial.h"
 #include "basalt/exitcode.h"
 #include "basalt/log.h"
+#include "basalt/sandbox.h"
 #include "basalt/vm.h"
 #include "basalt/x86/acpi.h"
 #include "basalt/x86/host.h"
@@ -322,12 +323,24 @@ static void main_loop(struct vm *vm, int sfd)
 	}
 }
 
+enum sb_mode vm_sb_mode(const struct vm_config *cfg)
+{
+	return cfg->seccomp == SECCOMP_LOG ? SB_MODE_LOG :
+	       cfg->seccomp == SECCOMP_OFF ? SB_MODE_OFF : SB_MODE_ON;
+}
+
 int vm_run(struct vm *vm, bool print_stats)
 {
 	int64_t t0 = now_ms();
 	sigset_t set;
 	int sfd;
 	struct bs_err e;
+	struct sb_jail jail = {
+		.dir = vm->cfg->jail.dir,
+		.uid = (uid_t)vm->cfg->jail.uid,
+		.gid = (gid_t)vm->cfg->jail.gid,
+		.set_ids = vm->cfg->jail.uid != BS_NO_ID,
+	};
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -339,11 +352,19 @@ int vm_run(struct vm *vm, bool print_stats)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	vcpu_install_kick_handler();
 
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		if (vcpu_start(&vm->vcpus[i], &e)) {
-			vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-			break;
+	/* Everything is open: jail, drop privileges, then each thread takes
+	 * its seccomp filter (vCPUs at their start, main once they run). */
+	if (sandbox_restrict_process(&jail, vm_sb_mode(vm->cfg), &e)) {
+		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
+	} else {
+		for (unsigned i = 0; i < vm->ncpus; i++) {
+			if (vcpu_start(&vm->vcpus[i], &e)) {
+				vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
+				break;
+			}
 		}
+		if (sandbox_enter(SB_ROLE_MAIN, vm_sb_mode(vm->cfg), &e))
+			vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
 	}
 	main_loop(vm, sfd);
 	for (unsigned i = 0; i < vm->ncpus; i++)

@@ -9,7 +9,7 @@
 
 #include "basalt/config.h"
 
-enum cli_cmd { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_cmd { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_SECCOMP_DUMP };
 
 struct cli_opts {
 	enum cli_cmd cmd;

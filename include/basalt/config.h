@@ -19,6 +19,8 @@
 #define BS_DEFAULT_EXIT_PORT 0xf4
 
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
+#define BS_NO_ID (-1)
 
 struct vm_config {
 	char *kernel;      /* path; NULL = default guest image */
@@ -36,10 +38,15 @@ struct vm_config {
 		bool enabled;
 		uint16_t port;     /* one byte written here = basalt's exit status */
 	} exit_dev;
+	enum seccomp_mode seccomp; /* per-thread filters (sandbox.h) */
+	struct {
+		char *dir;         /* pivot_root here after setup; NULL = none */
+		int64_t uid, gid;  /* drop to these ids; BS_NO_ID = keep */
+	} jail;
 };
 
 /* Defaults: 1 vCPU, 512 MiB, console on stdio, host quirks on, exit device
- * on at port 0xf4. */
+ * on at port 0xf4, seccomp on, no jail. */
 void vm_config_init(struct vm_config *c);
 void vm_config_free(struct vm_config *c);
 int vm_config_validate(const struct vm_config *c, struct bs_err *e);

@@ -82,6 +82,9 @@ void vm_destroy(struct vm *vm);
 void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+enum sb_mode;
+enum sb_mode vm_sb_mode(const struct vm_config *cfg);
+
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);
 int vcpu_start(struct vcpu *v, struct bs_err *e);

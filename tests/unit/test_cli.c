@@ -114,6 +114,20 @@ START_TEST(test_run_all_flags)
 	ck_assert_int_eq(o.cfg.console.kind, CONSOLE_STDIO);
 	ck_assert_ptr_null(o.cfg.console.path);
 	ck_assert_uint_eq(o.cfg.exit_dev.port, 1280);
+
+	/* sandbox flags */
+	ck_assert_int_eq(o.cfg.seccomp, SECCOMP_ON);
+	ck_assert_int_eq(P("basalt", "run", "--seccomp", "log", "--jail", "/srv/jail",
+			   "--uid", "65534", "--gid", "0"), 0);
+	ck_assert_int_eq(o.cfg.seccomp, SECCOMP_LOG);
+	ck_assert_str_eq(o.cfg.jail.dir, "/srv/jail");
+	ck_assert_int_eq(o.cfg.jail.uid, 65534);
+	ck_assert_int_eq(o.cfg.jail.gid, 0);
+	ck_assert_int_eq(P("basalt", "run", "--seccomp", "off"), 0);
+	ck_assert_int_eq(o.cfg.seccomp, SECCOMP_OFF);
+	ck_assert_int_eq(o.cfg.jail.uid, BS_NO_ID);
+	ck_assert_int_eq(P("basalt", "seccomp-dump"), 0);
+	ck_assert_int_eq(o.cmd, CLI_SECCOMP_DUMP);
 }
 END_TEST
 
@@ -235,6 +249,12 @@ static const struct {
 	{ { "basalt", "run", "--cmdline", "x", "--config", DATA "nested_unknown.json" }, EINVAL,
 	  DATA "nested_unknown.json:5:13: unknown key 'prot' in 'exit_device' (did you mean 'port'?)" },
 	{ { "basalt", "run", "--cpus", "a\nb" }, EINVAL, "--cpus: invalid number 'a?b'" },
+	{ { "basalt", "run", "--seccomp", "strict" }, EINVAL,
+	  "--seccomp: invalid mode 'strict' (expected on, log or off)" },
+	{ { "basalt", "run", "--uid", "-3" }, EINVAL, "--uid: invalid number '-3'" },
+	{ { "basalt", "run", "--gid", "4294967295" }, EINVAL,
+	  "--gid: out of range (0..4294967294): 4294967295" },
+	{ { "basalt", "seccomp-dump", "x" }, EINVAL, "unexpected argument 'x' (see 'basalt help')" },
 };
 
 START_TEST(test_errors)

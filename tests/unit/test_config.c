@@ -416,6 +416,12 @@ static const char default_json[] =
 	"  \"exit_device\": {\n"
 	"    \"enabled\": true,\n"
 	"    \"port\": 244\n"
+	"  },\n"
+	"  \"seccomp\": \"on\",\n"
+	"  \"jail\": {\n"
+	"    \"dir\": null,\n"
+	"    \"uid\": null,\n"
+	"    \"gid\": null\n"
 	"  }\n"
 	"}\n";
 
@@ -441,11 +447,62 @@ START_TEST(test_to_json_defaults)
 	back.host_quirks = false;
 	back.exit_dev.enabled = false;
 	back.exit_dev.port = 0x500;
+	back.seccomp = SECCOMP_OFF;
+	back.jail.dir = strdup("/j");
+	back.jail.uid = back.jail.gid = 7;
 	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
 	ck_assert(vm_config_equal(&c, &back));
 	free(j);
 	vm_config_free(&c);
 	vm_config_free(&back);
+}
+END_TEST
+
+START_TEST(test_sandbox_keys)
+{
+	struct vm_config c, back;
+	struct bs_err e = { "" };
+	char *j;
+
+	vm_config_init(&c);
+	ck_assert_int_eq(vm_config_parse_json(&c,
+		"{\"seccomp\": \"log\", \"jail\": {\"dir\": \"/tmp\", \"uid\": 65534, "
+		"\"gid\": 100}}", "vm.json", &e), 0);
+	ck_assert_int_eq(c.seccomp, SECCOMP_LOG);
+	ck_assert_str_eq(c.jail.dir, "/tmp");
+	ck_assert_int_eq(c.jail.uid, 65534);
+	ck_assert_int_eq(c.jail.gid, 100);
+	ck_assert_int_eq(vm_config_validate(&c, &e), 0);
+	j = vm_config_to_json(&c);
+	ck_assert_ptr_nonnull(strstr(j, "\"seccomp\": \"log\""));
+	vm_config_init(&back);
+	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
+	ck_assert(vm_config_equal(&c, &back));
+	free(j);
+	vm_config_free(&back);
+
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\n  \"seccomp\": \"strict\"\n}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:2:14: 'seccomp' must be \"on\", \"log\" or "
+			 "\"off\", got 'strict'");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"jail\": {\"root\": \"/x\"}}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "vm.json:1:19: unknown key 'root' in 'jail'"));
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"jail\": {\"uid\": -1}}",
+					      "vm.json", &e), -ERANGE);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'jail.uid' out of range"));
+	/* a failed load changed nothing */
+	ck_assert_int_eq(c.seccomp, SECCOMP_LOG);
+
+	c.jail.gid = BS_NO_ID;
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "jail: uid and gid go together (give both)");
+	c.jail.gid = 100;
+	free(c.jail.dir);
+	c.jail.dir = strdup("/nonexistent-jail");
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
+	ck_assert_str_eq(e.msg, "jail: cannot use '/nonexistent-jail': No such file or directory");
+	vm_config_free(&c);
 }
 END_TEST
 
@@ -504,6 +561,7 @@ int main(void)
 	tcase_add_test(tj, test_json_file_errors);
 	tcase_add_test(tj, test_json_file_too_big);
 	tcase_add_test(tj, test_to_json_defaults);
+	tcase_add_test(tj, test_sandbox_keys);
 	tcase_add_test(tj, test_to_json_full_round_trip);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs inside the VM host (directly, or in the nested-KVM L1 VM): starts
+# basalt on a spinning test guest and checks every thread of the running
+# process: CapEff 0, NoNewPrivs 1, Seccomp 2 (filter mode).  Then SIGTERM
+# must end it with status 130.  With JAIL=1 it also runs basalt jailed in an
+# empty directory as uid/gid 65534 and checks both.
+#   sandbox-check.sh BASALT GUEST.elf [jail]
+basalt=$1 guest=$2 mode=${3:-plain}
+fail=0
+set --
+if [ "$mode" = jail ]; then
+	jail=$(mktemp -d /tmp/basalt-jail.XXXXXX)
+	set -- --jail "$jail" --uid 65534 --gid 65534
+fi
+"$basalt" run --kernel "$guest" --memory 64M --console none "$@" &
+pid=$!
+sleep 2
+n=0
+for t in "/proc/$pid/task/"*; do
+	n=$((n + 1))
+	tid=${t##*/}
+	cap=$(grep '^CapEff:' "$t/status" | tr -d '[:space:]' | cut -d: -f2)
+	nnp=$(grep '^NoNewPrivs:' "$t/status" | tr -d '[:space:]' | cut -d: -f2)
+	sec=$(grep '^Seccomp:' "$t/status" | tr -d '[:space:]' | cut -d: -f2)
+	name=$(cat "$t/comm")
+	echo "thread $tid ($name): CapEff $cap NoNewPrivs $nnp Seccomp $sec"
+	[ "$cap" = 0000000000000000 ] || { echo "FAIL: $name has capabilities"; fail=1; }
+	[ "$nnp" = 1 ] || { echo "FAIL: $name without no_new_privs"; fail=1; }
+	[ "$sec" = 2 ] || { echo "FAIL: $name has no seccomp filter"; fail=1; }
+done
+[ "$n" -ge 2 ] || { echo "FAIL: expected a main and a vCPU thread, saw $n"; fail=1; }
+if [ "$mode" = jail ]; then
+	uid=$(grep '^Uid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')
+	gid=$(grep '^Gid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')
+	echo "uid $uid gid $gid; root holds: $(find "/proc/$pid/root/" -mindepth 1 -maxdepth 1 | wc -l) entries"
+	[ "$uid" = "65534 65534 65534" ] || { echo "FAIL: uid not dropped"; fail=1; }
+	[ "$gid" = "65534 65534 65534" ] || { echo "FAIL: gid not dropped"; fail=1; }
+	[ "$(find "/proc/$pid/root/" -mindepth 1 -maxdepth 1 | wc -l)" = 0 ] || { echo "FAIL: root is not the empty jail"; fail=1; }
+fi
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+echo "basalt exit status after SIGTERM: $rc"
+[ "$rc" = 130 ] || { echo "FAIL: expected 130"; fail=1; }
+[ $fail = 0 ] && echo PASS
+exit $fail

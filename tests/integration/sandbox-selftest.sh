@@ -1,0 +1,20 @@
+#!/bin/sh
+# Test-only builds (-Dsandbox_selftest=true): the thread of role ROLE makes a
+# forbidden system call (socket) once its filter is on; basalt must end with
+# status 6 and name the call and the role.
+#   sandbox-selftest.sh BASALT GUEST.elf ROLE
+basalt=$1 guest=$2 role=$3
+out=$(BASALT_SECCOMP_SELFTEST=$role "$basalt" run --kernel "$guest" --memory 64M \
+	--console none --timeout 30 2>&1)
+rc=$?
+echo "$out"
+echo "exit status $rc"
+if [ "$rc" != 6 ]; then
+	echo "FAIL: expected exit status 6"
+	exit 1
+fi
+if ! echo "$out" | grep -q "seccomp: forbidden system call [0-9]* (socket) in $role thread"; then
+	echo "FAIL: message does not name socket and the $role thread"
+	exit 1
+fi
+echo PASS
