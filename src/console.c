@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,8 @@ int console_open(struct console *c, const struct vm_config *cfg,
 	case CONSOLE_STDIO:
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
-		if (isatty(STDIN_FILENO))
+		c->tty = isatty(STDIN_FILENO);
+		if (c->tty)
 			enter_raw_mode();
 		break;
 	case CONSOLE_FILE:
@@ -94,8 +96,15 @@ void console_sink(void *ctx, const uint8_t *buf, size_t len)
 	while (len && c->out_fd >= 0 && !c->out_broken) {
 		ssize_t n = write(c->out_fd, buf, len);
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+
+			if (c->stopping && atomic_load(c->stopping))
+				break;          /* drop output; let the VM stop */
+			if (errno == EAGAIN)
+				poll(&p, 1, 100);
 			continue;
+		}
 		if (n <= 0) {
 			/* Reader gone (EPIPE/EIO): keep the guest running. */
 			c->out_broken = true;
@@ -135,7 +144,7 @@ static void take_byte(struct console *c, uint8_t b)
 		default:
 			return;
 		}
-	} else if (b == CTRL_A && isatty(c->in_fd)) {
+	} else if (b == CTRL_A && c->tty) {
 		c->escape = true;
 		return;
 	}
@@ -163,7 +172,12 @@ bool console_read_input(struct console *c, struct serial *s)
 
 	if (c->in_fd < 0 || c->in_eof)
 		return false;
-	n = read(c->in_fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+	/* A terminal is always read, so Ctrl-A x works even when the guest
+	 * stopped reading its UART (keystrokes that do not fit are dropped);
+	 * a pipe or file is read only as the guest makes room. */
+	if (!c->tty && room == 0)
+		return true;
+	n = read(c->in_fd, buf, c->tty || room > sizeof(buf) ? sizeof(buf) : room);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
 	if (n <= 0) {

@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	struct cli_opts o;
 	struct bs_err e = { "" };
 	struct vm vm;
+	sigset_t stop_sigs;
 	char *json;
 	int r;
 
@@ -129,6 +130,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Stop signals wait in the signalfd of vm_run() from here on, so one
+	 * that arrives during setup cannot leave the terminal in raw mode. */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
 	r = vm_create(&vm, &o.cfg, &e);
 	if (r) {
 		fprintf(stderr, "basalt: error: %s\n", e.msg);

@@ -88,6 +88,7 @@ static const struct sb_rule sanitizer_rules[] = {
 	ALLOW(rt_sigtimedwait), ALLOW(pipe2), ALLOW(getrlimit), ALLOW(prlimit64),
 	ALLOW(newfstatat), ALLOW(fstat), ALLOW(nanosleep), ALLOW(clock_nanosleep),
 	ALLOW(kill), ALLOW(setrlimit), ALLOW(execve), ALLOW(dup2), ALLOW(dup3),
+	ALLOW(getdents64), ALLOW(open), ALLOW(getdents),
 };
 
 static const struct {

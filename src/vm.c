@@ -1,5 +1,6 @@
 /* VM builder and main loop. */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -186,6 +187,7 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 		.cmdline = vm->cfg->cmdline,
 	};
 	char *cmdline = NULL;
+	unsigned tsc_khz = 0;
 	int r;
 
 	if (!acpi)
@@ -200,7 +202,18 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 
 	/* Linux guest: reload with the platform (and PVM host) command-line
 	 * options; the kernel format is only known once it is parsed. */
-	cmdline = x86_host_adapt_cmdline(vm->cfg->cmdline, vm->pvm_host, true);
+	if (vm->pvm_host) {
+		/* KVM_GET_TSC_KHZ on the VM fd: the rate every vCPU gets. */
+		int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
+
+		if (khz > 0)
+			tsc_khz = (unsigned)khz;
+		else
+			log_warn("KVM_GET_TSC_KHZ: %s; the guest must calibrate "
+				 "its TSC itself", strerror(errno));
+	}
+	cmdline = x86_host_adapt_cmdline(vm->cfg->cmdline, vm->pvm_host, true,
+					 tsc_khz);
 	if (!cmdline)
 		return bs_errf(e, ENOMEM, "cmdline: out of memory");
 	log_info("Linux guest command line: %s", cmdline);
@@ -240,6 +253,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e)
 		r = setup_irqchip(vm, e);
 	if (!r)
 		r = console_open(&vm->console, cfg, e);
+	vm->console.stopping = &vm->stopping;
 	if (!r)
 		r = setup_devices(vm, e);
 	if (!r)
@@ -299,10 +313,12 @@ static void main_loop(struct vm *vm, int sfd)
 					"running after %u s", vm->cfg->timeout_s);
 				break;
 			}
+			if (left > INT_MAX)
+				left = INT_MAX;  /* the loop comes round again */
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
-		if (pending)
+		if (pending && !vm->console.tty)
 			p[2].fd = -1;
 		if (poll(p, 3, timeout) < 0 && errno != EINTR) {
 			vm_stop(vm, BS_EXIT_ERROR, "poll: %s", strerror(errno));

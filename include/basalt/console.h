@@ -8,6 +8,7 @@
 #define BASALT_CONSOLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ struct console {
 	int out_fd;            /* -1 = discard */
 	bool close_out;
 	int in_fd;             /* -1 = no input */
+	bool tty;              /* in_fd is a terminal (raw mode, escapes) */
 	bool escape;           /* saw Ctrl-A */
 	bool quit;             /* user asked to quit */
 	bool in_eof;
@@ -29,6 +31,9 @@ struct console {
 	pthread_mutex_t lock;
 	uint64_t bytes_out;
 	bool out_broken;
+	/* Set once the VM is stopping: a write blocked on a stalled reader
+	 * (interrupted by the stop kick) then gives up instead of retrying. */
+	const atomic_bool *stopping;
 };
 
 int console_open(struct console *c, const struct vm_config *cfg,

@@ -79,6 +79,11 @@ struct serial {
 	pthread_mutex_t lock;
 	serial_sink_fn sink;
 	void *sink_ctx;
+	/* A transmitted byte waiting to be handed to the sink once the lock is
+	 * dropped: a slow sink (stalled stdout) must not hold the UART lock,
+	 * or the input path and the VM's stop path would wait behind it. */
+	bool tx_have;
+	uint8_t tx_byte;
 	struct irq_line irq;
 	int irq_level;		/* last level given to irq.set */
 
@@ -186,8 +191,10 @@ static void transmit(struct serial *s, uint8_t b)
 {
 	if (s->mcr & MCR_LOOP)
 		rx_push(s, b);
-	else if (s->sink)
-		s->sink(s->sink_ctx, &b, 1);
+	else if (s->sink) {
+		s->tx_byte = b;
+		s->tx_have = true;
+	}
 	/* The byte left THR at once: THR is empty again. */
 	s->thri = true;
 }
@@ -297,13 +304,20 @@ static void serial_write(void *dev, uint64_t off, const void *data,
 			 unsigned len)
 {
 	struct serial *s = dev;
+	bool have;
+	uint8_t b;
 
 	if (!len || off >= UART_NREGS)
 		return;
 	pthread_mutex_lock(&s->lock);
 	reg_write(s, (unsigned)off, *(const uint8_t *)data);
 	update_irq(s);
+	have = s->tx_have;
+	b = s->tx_byte;
+	s->tx_have = false;
 	pthread_mutex_unlock(&s->lock);
+	if (have)
+		s->sink(s->sink_ctx, &b, 1);
 }
 
 const struct bus_dev_ops serial_ops = {

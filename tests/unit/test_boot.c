@@ -43,6 +43,14 @@ START_TEST(parse_real_header)
 	ck_assert_uint_eq(bi.initrd_addr_max, 0x7fffffff);
 	ck_assert_uint_eq(bi.kernel_alignment, 0x200000);
 	ck_assert_uint_eq(bi.cmdline_size, 0x7ff);
+	ck_assert(bi.relocatable);
+	ck_assert_uint_eq(bi.pref_address, 0x1000000);
+	/* buffer: [16 MiB, 16 MiB + init_size) */
+	ck_assert_uint_eq(bzimage_init_end(&bi, 512), 0x1000000 + 0x3378000);
+	bi.relocatable = false;
+	bi.pref_address = 0;
+	ck_assert_uint_eq(bzimage_init_end(&bi, 512), 0x100000 + 0x3378000);
+	ck_assert_uint_eq(bzimage_init_end(&bi, 0x4000000), 0x100000 + 0x4000000);
 	k[0x202] = 'X';
 	ck_assert_int_eq(bzimage_parse(k, len, &bi, &e), -ENOEXEC);
 	ck_assert_str_eq(e.msg, "not a bzImage (no HdrS header)");
@@ -195,12 +203,13 @@ START_TEST(bzimage_needs_memory)
 	struct bs_err e;
 	struct boot_params_in in = { .kernel_path = BZ_FIXTURE, .cmdline = "x" };
 
-	/* init_size is 51 MiB: 32 MiB of RAM cannot hold the decompressor */
-	ck_assert_int_eq(x86_layout_compute(32 << 20, &l, NULL), 0);
+	/* init_size is 51 MiB from pref_address 16 MiB (relocatable, 2 MiB
+	 * aligned): 64 MiB of RAM cannot hold the decompression buffer */
+	ck_assert_int_eq(x86_layout_compute(64 << 20, &l, NULL), 0);
 	ck_assert_int_eq(gm_init(&gm, l.mem, &e), 0);
 	ck_assert_int_eq(x86_layout_apply(&l, &gm, &e), 0);
 	ck_assert_int_eq(x86_load_kernel(&gm, &l, &in, &br, &e), -ENOMEM);
-	ck_assert_msg(strstr(e.msg, "needs 53 MiB to decompress"), "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "needs 68 MiB to decompress"), "%s", e.msg);
 	gm_destroy(&gm);
 
 	ck_assert_int_eq(x86_layout_compute(128 << 20, &l, NULL), 0);
@@ -220,18 +229,24 @@ END_TEST
 
 START_TEST(pvm_cmdline)
 {
-	char *s = x86_host_adapt_cmdline("console=ttyS0 noxsave", true, true);
+	char *s = x86_host_adapt_cmdline("console=ttyS0 noxsave", true, true, 0);
 
 	ck_assert_ptr_nonnull(strstr(s, "console=ttyS0 noxsave reboot=acpi nopv clearcpuid=smap,"));
 	ck_assert_ptr_null(strstr(strstr(s, "noxsave") + 1, "noxsave"));
 	free(s);
-	s = x86_host_adapt_cmdline("clearcpuid=avx reboot=k", true, true);
+	s = x86_host_adapt_cmdline("clearcpuid=avx reboot=k", true, true, 0);
 	ck_assert_str_eq(s, "clearcpuid=avx reboot=k noxsave nopv");
 	free(s);
-	s = x86_host_adapt_cmdline("code=1", true, false);   /* not Linux */
+	s = x86_host_adapt_cmdline("clearcpuid=avx reboot=k", true, true, 2596142);
+	ck_assert_str_eq(s, "clearcpuid=avx reboot=k noxsave nopv tsc_early_khz=2596142");
+	free(s);
+	s = x86_host_adapt_cmdline("tsc_early_khz=1000 nopv", true, true, 2596142);
+	ck_assert_ptr_null(strstr(s, "2596142"));	/* the user's value wins */
+	free(s);
+	s = x86_host_adapt_cmdline("code=1", true, false, 2596142);   /* not Linux */
 	ck_assert_str_eq(s, "code=1");
 	free(s);
-	s = x86_host_adapt_cmdline(NULL, false, true);       /* no PVM host */
+	s = x86_host_adapt_cmdline(NULL, false, true, 2596142);       /* no PVM host */
 	ck_assert_str_eq(s, "reboot=acpi");
 	free(s);
 }

@@ -63,6 +63,8 @@ static void port_pit(struct vm_config *c) { c->exit_dev.port = 0x43; }
 static void port_kbd(struct vm_config *c) { c->exit_dev.port = 0x64; }
 static void port_rtc(struct vm_config *c) { c->exit_dev.port = 0x70; }
 static void port_pic2(struct vm_config *c) { c->exit_dev.port = 0xa0; }
+static void port_post(struct vm_config *c) { c->exit_dev.port = 0x80; }
+static void port_elcr(struct vm_config *c) { c->exit_dev.port = 0x4d1; }
 static void port_pm(struct vm_config *c) { c->exit_dev.port = 0x602; }
 static void port_pci(struct vm_config *c) { c->exit_dev.port = 0xcfc; }
 
@@ -90,6 +92,9 @@ static const struct {
 	  "exit_device: port 0x3ff collides with serial COM1 (0x3f8-0x3ff)" },
 	{ port_pic, EINVAL, "exit_device: port 0x21 collides with PIC master (0x20-0x21)" },
 	{ port_pit, EINVAL, "exit_device: port 0x43 collides with PIT (0x40-0x43)" },
+	{ port_post, EINVAL, "exit_device: port 0x80 collides with POST port (0x80-0x80)" },
+	{ port_elcr, EINVAL,
+	  "exit_device: port 0x4d1 collides with PIC ELCR (in-kernel) (0x4d0-0x4d1)" },
 	{ port_kbd, EINVAL,
 	  "exit_device: port 0x64 collides with i8042 keyboard controller (0x60-0x64)" },
 	{ port_rtc, EINVAL, "exit_device: port 0x70 collides with RTC/CMOS (0x70-0x71)" },

@@ -34,6 +34,7 @@ struct bzimage_info {
 	uint16_t xloadflags;
 	uint32_t initrd_addr_max;
 	uint32_t kernel_alignment;
+	bool relocatable;
 	uint32_t cmdline_size;
 	uint32_t init_size;
 	uint64_t pref_address;
@@ -62,6 +63,8 @@ struct boot_params_in {
  * -ENOEXEC if it is not a bzImage, -ENOTSUP if it has no 64-bit entry. */
 int bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *bi,
 		  struct bs_err *e);
+/* End of the memory the kernel uses while decompressing itself. */
+uint64_t bzimage_init_end(const struct bzimage_info *bi, size_t pm_size);
 /* Fills a 4 KiB zero page (struct boot_params) for the 64-bit entry. */
 void bzimage_fill_zero_page(uint8_t *zp, const uint8_t *kernel, size_t klen,
 			    const struct bzimage_info *bi,

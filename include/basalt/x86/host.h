@@ -25,8 +25,13 @@ bool x86_host_is_pvm(const char *sysfs_root);
 #define X86_LINUX_PLATFORM_CMDLINE "reboot=acpi"
 
 /* Returns a malloc'd command line: base plus, for Linux guests, the
- * platform options and, on PVM hosts, the PVM additions.  An option the user
+ * platform options and, on PVM hosts, the PVM additions and (tsc_khz > 0)
+ * `tsc_early_khz=`: with `nopv` there is no kvmclock to tell the guest the
+ * TSC rate, and HW-reduced ACPI has no PIT to calibrate against, so without
+ * it Linux marks the TSC unusable, gets no LAPIC timer and spins forever in
+ * calibrate_delay() waiting for a tick (measured).  An option the user
  * already gave (same name before '=') is not repeated.  NULL on OOM. */
-char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux);
+char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux,
+			     unsigned tsc_khz);
 
 #endif

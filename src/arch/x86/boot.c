@@ -34,6 +34,7 @@
 #define HDR_CMD_LINE_PTR 0x228
 #define HDR_INITRD_ADDR_MAX 0x22c
 #define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_RELOCATABLE 0x234
 #define HDR_XLOADFLAGS 0x236
 #define HDR_CMDLINE_SIZE 0x238
 #define HDR_PREF_ADDRESS 0x258
@@ -73,6 +74,7 @@ int bzimage_parse(const uint8_t *buf, size_t len, struct bzimage_info *bi,
 	bi->xloadflags = rd16(buf + HDR_XLOADFLAGS);
 	bi->initrd_addr_max = rd32(buf + HDR_INITRD_ADDR_MAX);
 	bi->kernel_alignment = rd32(buf + HDR_KERNEL_ALIGNMENT);
+	bi->relocatable = buf[HDR_RELOCATABLE] != 0;
 	bi->cmdline_size = rd32(buf + HDR_CMDLINE_SIZE);
 	bi->pref_address = rd64(buf + HDR_PREF_ADDRESS);
 	bi->init_size = rd32(buf + HDR_INIT_SIZE);
@@ -215,6 +217,26 @@ static int write_cmdline(struct guest_mem *gm, const char *cmdline,
 	return 0;
 }
 
+/* boot.rst, init_size: the kernel decompresses into a buffer of init_size
+ * bytes starting at pref_address (non-relocatable) or at the load address
+ * rounded up to kernel_alignment but not below pref_address (relocatable:
+ * head_64.S never goes below LOAD_PHYSICAL_ADDR). */
+uint64_t bzimage_init_end(const struct bzimage_info *bi, size_t pm_size)
+{
+	uint64_t align = bi->kernel_alignment ? bi->kernel_alignment : 0x200000;
+	uint64_t start = KERNEL_LOAD_ADDR, end;
+
+	if (bi->relocatable) {
+		start = (start + align - 1) / align * align;
+		if (bi->pref_address > start)
+			start = bi->pref_address;
+	} else if (bi->pref_address) {
+		start = bi->pref_address;
+	}
+	end = start + bi->init_size;
+	return end > KERNEL_LOAD_ADDR + pm_size ? end : KERNEL_LOAD_ADDR + pm_size;
+}
+
 static int load_bzimage(struct guest_mem *gm, const struct x86_layout *l,
 			const struct boot_params_in *in, const uint8_t *k,
 			size_t klen, struct boot_result *out, struct bs_err *e)
@@ -232,7 +254,7 @@ static int load_bzimage(struct guest_mem *gm, const struct x86_layout *l,
 	if (r)
 		return bs_errf(e, -r, "kernel '%s': %s", in->kernel_path, perr.msg);
 	pm_size = klen - bi.setup_size;
-	init_end = KERNEL_LOAD_ADDR + (bi.init_size > pm_size ? bi.init_size : pm_size);
+	init_end = bzimage_init_end(&bi, pm_size);
 	if (!gm_is_ram(gm, KERNEL_LOAD_ADDR, init_end - KERNEL_LOAD_ADDR))
 		return bs_errf(e, ENOMEM, "kernel '%s' needs %llu MiB to decompress; "
 			       "give the VM more memory", in->kernel_path,

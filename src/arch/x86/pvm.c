@@ -30,13 +30,23 @@ static bool has_option(const char *s, const char *word, size_t wlen)
 	return false;
 }
 
-char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux)
+char *x86_host_adapt_cmdline(const char *base, bool pvm, bool is_linux,
+			     unsigned tsc_khz)
 {
-	const char *add = pvm ? X86_LINUX_PLATFORM_CMDLINE " " X86_PVM_LINUX_CMDLINE :
-				X86_LINUX_PLATFORM_CMDLINE;
-	size_t cap = (base ? strlen(base) : 0) + strlen(add) + 2;
-	char *out = malloc(cap);
+	char add[sizeof(X86_LINUX_PLATFORM_CMDLINE " " X86_PVM_LINUX_CMDLINE) + 32];
+	size_t cap;
+	char *out;
 
+	if (pvm && tsc_khz)
+		snprintf(add, sizeof(add), "%s %s tsc_early_khz=%u",
+			 X86_LINUX_PLATFORM_CMDLINE, X86_PVM_LINUX_CMDLINE, tsc_khz);
+	else if (pvm)
+		snprintf(add, sizeof(add), "%s %s", X86_LINUX_PLATFORM_CMDLINE,
+			 X86_PVM_LINUX_CMDLINE);
+	else
+		snprintf(add, sizeof(add), "%s", X86_LINUX_PLATFORM_CMDLINE);
+	cap = (base ? strlen(base) : 0) + strlen(add) + 2;
+	out = malloc(cap);
 	if (!out)
 		return NULL;
 	snprintf(out, cap, "%s", base ? base : "");

@@ -19,6 +19,7 @@ struct __attribute__((packed)) tss64 {
 	uint64_t reserved2;
 	uint16_t reserved3;
 	uint16_t iomap_base;
+	uint8_t iomap[8192 + 1];
 };
 
 extern uint64_t guest_gdt[];
@@ -37,9 +38,11 @@ static void install_tss(void)
 	uint64_t base = (uintptr_t)&tss;
 	uint64_t limit = sizeof(tss) - 1;
 
+	tss.iomap[8192] = 0xff;
+
 	tss.rsp[0] = (uintptr_t)boot_stack_top;
 	tss.ist[0] = (uintptr_t)(df_stack + sizeof(df_stack));
-	tss.iomap_base = sizeof(tss);	/* no I/O bitmap: IOPL=3 decides */
+	tss.iomap_base = __builtin_offsetof(struct tss64, iomap);
 	guest_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 		       (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
 		       (((base >> 24) & 0xff) << 56);

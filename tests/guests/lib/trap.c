@@ -72,7 +72,7 @@ void guest_trap(struct guest_trap_frame *f)
 			     (unsigned long long)(f->cs & 3));
 		if (v == 14)
 			guest_printf(" cr2 0x%llx", (unsigned long long)read_cr2());
-		guest_printf("\n");
+		guest_printf(" rflags 0x%llx\n", (unsigned long long)f->rflags);
 		guest_exit(GUEST_EXIT_UNEXPECTED_EXCEPTION);
 	}
 	if (v == GUEST_SPURIOUS_VECTOR)
