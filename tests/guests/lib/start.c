@@ -38,10 +38,11 @@ static void install_tss(void)
 	uint64_t base = (uintptr_t)&tss;
 	uint64_t limit = sizeof(tss) - 1;
 
-	tss.iomap[8192] = 0xff;
-
+	tss.iomap[8192] = 0xff;	/* SDM 3A 20.5.2: the byte after the map */
 	tss.rsp[0] = (uintptr_t)boot_stack_top;
 	tss.ist[0] = (uintptr_t)(df_stack + sizeof(df_stack));
+	/* An all-zero I/O bitmap: every port allowed at CPL3.  IOPL=3 alone
+	 * is not enough on PVM hosts (ring 3 runs with IOPL=0 there). */
 	tss.iomap_base = __builtin_offsetof(struct tss64, iomap);
 	guest_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 		       (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |

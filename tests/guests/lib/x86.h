@@ -1,7 +1,9 @@
 /* x86 instruction wrappers for the test guests.
  *
- * Privilege: port I/O works at CPL3 because the runtime enters ring 3 with
- * RFLAGS.IOPL=3; MMIO works at CPL3 because every mapping has the U bit.
+ * Privilege: port I/O works at CPL3 because the TSS I/O bitmap allows every
+ * port (PVM hosts run guest ring 3 with IOPL=0 whatever iretq asked for, but
+ * honour the bitmap) and the runtime enters ring 3 with RFLAGS.IOPL=3
+ * (elsewhere); MMIO works at CPL3 because every mapping has the U bit.
  * Functions marked "CPL0" fault (#GP) at ring 3.  cpuid() does not fault at
  * ring 3 but on PVM hosts returns the host's values there: use it at CPL0
  * (guest_ring0_init) when the result matters. */
@@ -134,7 +136,8 @@ static inline unsigned read_cpl(void)
 	return cs & 3;
 }
 
-/* Interrupt flag: legal at CPL3 too since IOPL=3. */
+/* Interrupt flag: at CPL3 only where IOPL=3 is honoured, i.e. not on PVM
+ * hosts (#GP there): call these at CPL0 in portable guests. */
 static inline void irq_enable(void)
 {
 	__asm__ volatile("sti" ::: "memory");
