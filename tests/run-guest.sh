@@ -3,7 +3,7 @@
 #
 #   run-guest.sh --basalt BASALT --expect-exit N [--expect REGEX]...
 #                [--reject REGEX]... [--max-rss-mib N] [--timeout S]
-#                [--l1-mem SIZE] [--skip-on-pvm] [--stdin FILE] [--expect-clock]
+#                [--l1-mem SIZE] [--needs-guest-user] [--stdin FILE] [--expect-clock]
 #                -- <basalt run args>
 #
 # Runs `BASALT run --stats <args>`, then checks basalt's exit status, that
@@ -11,12 +11,14 @@
 # --reject regex does, (with --max-rss-mib) basalt's peak RSS, and (with
 # --expect-clock) that a "basalt-clock: EPOCH" line from the guest is within
 # two minutes of the host clock (the guest read it from the CMOS RTC).
-# Where /dev/kvm is missing it runs the same command inside an L1 VM with
-# nested KVM (tests/l1/run-in-l1.sh); without that either it exits 77 (skip).
+# Where /dev/kvm is missing (or, with --needs-guest-user, on a PVM host,
+# whose guests' user space cannot make system calls) it runs the same
+# command inside an L1 VM with nested KVM (tests/l1/run-in-l1.sh); without
+# that either it exits 77 (skip).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G skip_on_pvm=0 stdin_file=/dev/null expect_clock=0
+basalt='' expect_exit='' max_rss='' timeout=60 l1_mem=1G needs_user=0 stdin_file=/dev/null expect_clock=0
 expects=() rejects=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--max-rss-mib) max_rss=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--l1-mem) l1_mem=$2; shift 2 ;;
-	--skip-on-pvm) skip_on_pvm=1; shift ;;
+	--needs-guest-user) needs_user=1; shift ;;
 	--stdin) stdin_file=$2; shift 2 ;;
 	--expect-clock) expect_clock=1; shift ;;
 	--) shift; break ;;
@@ -36,16 +38,23 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$basalt" ] || [ -z "$expect_exit" ]; then echo "run-guest: need --basalt and --expect-exit" >&2; exit 2; fi
 
-if [ "$skip_on_pvm" = 1 ] && [ -e /sys/module/kvm_pvm ] && [ -w /dev/kvm ]; then
-	echo "SKIP: needs guest userspace system calls, which PVM hosts do not run"
-	exit 77
+# Where to run: directly when /dev/kvm works, except that a guest needing
+# user-space system calls (--needs-guest-user) cannot run on a PVM host; such
+# tests, and every test when /dev/kvm is missing or BASALT_TEST_L1=1, run in
+# the nested-KVM L1 VM instead (skip 77 if that harness is unavailable).
+use_l1=0
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ] || [ "${BASALT_TEST_L1:-0}" = 1 ]; then
+	use_l1=1
+elif [ "$needs_user" = 1 ] && [ -e /sys/module/kvm_pvm ]; then
+	echo "(PVM host: guest user space cannot make system calls here; using the L1 VM)"
+	use_l1=1
 fi
 
 out=$(mktemp /tmp/basalt-run.XXXXXX)
 trap 'rm -f "$out"' EXIT
 cmd=("$basalt" run --stats --timeout "$timeout" "$@")
 echo "+ ${cmd[*]}"
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+if [ "$use_l1" = 0 ]; then
 	"${cmd[@]}" > "$out" 2>&1 < "$stdin_file"
 	rc=$?
 else
@@ -56,10 +65,10 @@ else
 	rc=$?
 	if [ $rc = 77 ]; then
 		cat "$out"
-		echo "SKIP: no /dev/kvm and no nested-KVM harness"
+		echo "SKIP: needs the nested-KVM L1 harness here, which is unavailable"
 		exit 77
 	fi
-	echo "(ran inside an L1 VM with nested KVM: no /dev/kvm on this host)"
+	echo "(ran inside an L1 VM with nested KVM)"
 fi
 
 # Long outputs (serial storms) are summarised.
