@@ -168,6 +168,9 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 	if (!r)
 		r = bus_register(&vm->pio, PCI_CFG_ADDR_PORT, 8, &pci_cam_ops,
 				 &vm->pci, e);
+	if (!r)
+		r = bus_register(&vm->mmio, X86_ECAM_BASE, X86_ECAM_SIZE,
+				 &pci_ecam_ops, &vm->pci, e);
 	if (!r && vm->cfg->exit_dev.enabled)
 		r = bus_register(&vm->pio, vm->cfg->exit_dev.port, 1, &exit_dev_ops,
 				 &vm->ctl, e);
@@ -178,6 +181,7 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 {
 	struct acpi_params ap = {
 		.ncpus = vm->ncpus, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9,
+		.ecam_base = X86_ECAM_BASE, .ecam_bus_end = 255,
 	};
 	struct acpi_layout al;
 	void *acpi = gm_ptr(&vm->mem, X86_ACPI_BASE, X86_ACPI_SIZE);

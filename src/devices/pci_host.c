@@ -122,3 +122,50 @@ const struct bus_dev_ops pci_cam_ops = {
 	.read = cam_read,
 	.write = cam_write,
 };
+
+/* ECAM (PCI Express Base spec 7.2.2, "PCI Express Enhanced Configuration
+ * Access Mechanism"): offset = bus << 20 | device << 15 | function << 12 |
+ * register, one 4 KiB window per function.  Our functions have only the
+ * 256-byte conventional space: registers 0x100..0xfff of a present function
+ * read as 0 (no extended capabilities) and ignore writes.  An 8-byte access
+ * is split in two dwords. */
+static void ecam_read(void *dev, uint64_t off, void *data, unsigned len)
+{
+	struct pci_bus *b = dev;
+	unsigned bus = (unsigned)(off >> 20) & 0xff, devfn = (unsigned)(off >> 12) & 0xff;
+	unsigned reg = (unsigned)off & 0xfff;
+	uint32_t v[2] = { 0xffffffff, 0xffffffff };
+
+	if (len == 8 && !(reg & 7) && reg < 256) {
+		v[0] = pci_cfg_read(b, bus, devfn, reg, 4);
+		v[1] = pci_cfg_read(b, bus, devfn, reg + 4, 4);
+	} else if (len <= 4 && reg < 256) {
+		v[0] = pci_cfg_read(b, bus, devfn, reg, len);
+	} else if (len <= 4 && !(reg & (len - 1)) &&
+		   pci_cfg_read(b, bus, devfn, 0, 4) != 0xffffffff) {
+		v[0] = 0;	/* extended space of a present function */
+	}
+	memcpy(data, v, len);
+}
+
+static void ecam_write(void *dev, uint64_t off, const void *data, unsigned len)
+{
+	struct pci_bus *b = dev;
+	unsigned bus = (unsigned)(off >> 20) & 0xff, devfn = (unsigned)(off >> 12) & 0xff;
+	unsigned reg = (unsigned)off & 0xfff;
+	uint32_t v[2] = { 0, 0 };
+
+	memcpy(v, data, len);
+	if (len == 8 && !(reg & 7) && reg < 256) {
+		pci_cfg_write(b, bus, devfn, reg, 4, v[0]);
+		pci_cfg_write(b, bus, devfn, reg + 4, 4, v[1]);
+	} else if (len <= 4 && reg < 256) {
+		pci_cfg_write(b, bus, devfn, reg, len, v[0]);
+	}
+}
+
+const struct bus_dev_ops pci_ecam_ops = {
+	.name = "pci-ecam",
+	.read = ecam_read,
+	.write = ecam_write,
+};

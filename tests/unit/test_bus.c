@@ -109,6 +109,57 @@ START_TEST(pci_host_bridge)
 }
 END_TEST
 
+static uint64_t ecam_rd(struct pci_bus *b, uint64_t off, unsigned len)
+{
+	uint64_t v = 0;
+
+	pci_ecam_ops.read(b, off, &v, len);
+	return v;
+}
+
+START_TEST(pci_ecam)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bs_err e;
+	uint32_t w = 0xffff;
+	uint64_t q = 0x0000000200000000ull;
+
+	pci_bus_init(&b);
+	f.cfg[0] = 0xf4;
+	f.cfg[1] = 0x1a;
+	f.wmask[0x3c] = 0xff;                     /* interrupt line */
+	ck_assert_int_eq(pci_bus_add(&b, 3, &f, &e), 0);
+	/* same registers as through CAM: bus << 20 | dev << 15 | fn << 12 */
+	ck_assert_uint_eq(ecam_rd(&b, 0, 4), 0x00081b36);
+	ck_assert_uint_eq(ecam_rd(&b, 0x8, 4) >> 8, 0x060000);
+	ck_assert_uint_eq(ecam_rd(&b, 2, 2), 0x0008);
+	ck_assert_uint_eq(ecam_rd(&b, 3 << 15, 2), 0x1af4);
+	/* 8-byte access = two dwords */
+	ck_assert_uint_eq(ecam_rd(&b, 0, 8), pci_cfg_read(&b, 0, 0, 0, 4) |
+			  (uint64_t)pci_cfg_read(&b, 0, 0, 4, 4) << 32);
+	/* extended space of a present function reads 0, of an absent one and
+	 * of other buses / functions all-ones */
+	ck_assert_uint_eq(ecam_rd(&b, 0x100, 4), 0);
+	ck_assert_uint_eq(ecam_rd(&b, 0xffc, 4), 0);
+	ck_assert_uint_eq(ecam_rd(&b, (4 << 15) | 0x100, 4), 0xffffffff);
+	ck_assert_uint_eq(ecam_rd(&b, 1 << 20, 4), 0xffffffff);
+	ck_assert_uint_eq(ecam_rd(&b, (3 << 15) | (1 << 12), 4), 0xffffffff);
+	ck_assert_uint_eq(ecam_rd(&b, 0x101, 2), 0xffff);     /* misaligned */
+	/* writes go through the write mask; extended-space writes vanish */
+	pci_ecam_ops.write(&b, 4, &w, 2);
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 4, 2), 0x0006);
+	w = 0x2a;
+	pci_ecam_ops.write(&b, (3 << 15) | 0x3c, &w, 1);
+	ck_assert_uint_eq(f.cfg[0x3c], 0x2a);
+	pci_ecam_ops.write(&b, (3 << 15) | 0x100, &w, 4);
+	ck_assert_uint_eq(ecam_rd(&b, (3 << 15) | 0x100, 4), 0);
+	pci_ecam_ops.write(&b, 0, &q, 8);             /* command via 8-byte write */
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 4, 2), 0x0002);
+	ck_assert_uint_eq(pci_cfg_read(&b, 0, 0, 0, 4), 0x00081b36);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bus");
@@ -116,6 +167,7 @@ int main(void)
 
 	tcase_add_test(tc, dispatch);
 	tcase_add_test(tc, pci_host_bridge);
+	tcase_add_test(tc, pci_ecam);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

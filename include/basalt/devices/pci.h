@@ -1,5 +1,5 @@
 /* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8 address,
- * 0xcfc-0xcff data; PCI Local Bus spec 3.0 section 3.2.2.3.2).
+ * 0xcfc-0xcff data; PCI Local Bus spec 3.0 section 3.2.2.3.2) and ECAM.
  *
  * Each function is a 256-byte configuration space plus a write mask; the
  * host bridge at 00:00.0 is the first.  Devices that need side effects on
@@ -48,5 +48,9 @@ void pci_cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
 
 /* Port range 0xcf8..0xcff; device state is the struct pci_bus. */
 extern const struct bus_dev_ops pci_cam_ops;
+/* MMIO ECAM window (PCI_ECAM_SIZE bytes: buses 0..255), as the ACPI MCFG
+ * table announces it; device state is the struct pci_bus. */
+#define PCI_ECAM_SIZE 0x10000000ull
+extern const struct bus_dev_ops pci_ecam_ops;
 
 #endif

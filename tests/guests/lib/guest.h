@@ -134,6 +134,18 @@ uint8_t guest_pci_read8(unsigned bus, unsigned dev, unsigned fn, unsigned off);
 void guest_pci_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off,
 		       uint32_t v);
 
+/* ECAM: base from guest_pci_ecam_base() (0: none); off < 4096. */
+uint32_t guest_pci_ecam_read32(uint64_t base, unsigned bus, unsigned dev,
+			       unsigned fn, unsigned off);
+
+/* --- ACPI ------------------------------------------------------------------------ */
+/* Physical address of the ACPI table with signature sig (checksum
+ * verified), found through the PVH start info's RSDP or the BIOS-area scan;
+ * 0 if absent. */
+uint64_t guest_acpi_find(const char sig[4]);
+/* Base of the ECAM window for segment 0 from the MCFG table; 0 if none. */
+uint64_t guest_pci_ecam_base(void);
+
 /* --- time ----------------------------------------------------------------------- */
 /* Spins (pause) for at least cycles TSC cycles. */
 void guest_delay_tsc(uint64_t cycles);

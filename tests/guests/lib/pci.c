@@ -48,3 +48,14 @@ void guest_pci_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off,
 	pci_select(bus, dev, fn, off);
 	outl(PCI_DATA, v);
 }
+
+/* ECAM (PCI Express Base spec 7.2.2): one 4 KiB window per function at
+ * base + (bus << 20 | dev << 15 | fn << 12); plain MMIO, so CPL3 is fine. */
+uint32_t guest_pci_ecam_read32(uint64_t base, unsigned bus, unsigned dev,
+			       unsigned fn, unsigned off)
+{
+	if (!base || bus >= 256 || dev >= 32 || fn >= 8 || off >= 4096)
+		return 0xffffffff;
+	return *(volatile uint32_t *)(uintptr_t)(base + ((uint64_t)bus << 20 |
+		dev << 15 | fn << 12 | (off & 0xffc)));
+}
