@@ -171,6 +171,18 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 	if (!r)
 		r = bus_register(&vm->mmio, X86_ECAM_BASE, X86_ECAM_SIZE,
 				 &pci_ecam_ops, &vm->pci, e);
+	vm->pci_w32 = (struct pci_window){ &vm->pci, X86_MMIO32_START, X86_MMIO32_SIZE };
+	vm->pci_w64 = (struct pci_window){ &vm->pci, vm->layout.mmio64_base,
+					   X86_MMIO64_SIZE };
+	if (!r)
+		r = bus_register(&vm->mmio, vm->pci_w32.base, vm->pci_w32.size,
+				 &pci_window_ops, &vm->pci_w32, e);
+	if (!r)
+		r = bus_register(&vm->mmio, vm->pci_w64.base, vm->pci_w64.size,
+				 &pci_window_ops, &vm->pci_w64, e);
+	/* PCI devices are added above this line; then BARs get addresses. */
+	if (!r)
+		r = pci_bus_assign_bars(&vm->pci, &vm->pci_w32, &vm->pci_w64, e);
 	if (!r && vm->cfg->exit_dev.enabled)
 		r = bus_register(&vm->pio, vm->cfg->exit_dev.port, 1, &exit_dev_ops,
 				 &vm->ctl, e);
@@ -182,6 +194,8 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 	struct acpi_params ap = {
 		.ncpus = vm->ncpus, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9,
 		.ecam_base = X86_ECAM_BASE, .ecam_bus_end = 255,
+		.pci_mem32_base = vm->pci_w32.base, .pci_mem32_size = vm->pci_w32.size,
+		.pci_mem64_base = vm->pci_w64.base, .pci_mem64_size = vm->pci_w64.size,
 	};
 	struct acpi_layout al;
 	void *acpi = gm_ptr(&vm->mem, X86_ACPI_BASE, X86_ACPI_SIZE);

@@ -55,6 +55,7 @@ struct vm {
 	struct x86_cpuid cpuid;
 	struct bus pio, mmio;
 	struct pci_bus pci;
+	struct pci_window pci_w32, pci_w64;   /* where BARs decode */
 	struct console console;
 	struct serial *serial;
 	struct rtc *rtc;

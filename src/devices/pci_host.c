@@ -7,7 +7,7 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 void pci_bus_init(struct pci_bus *b)
 {
 	memset(b, 0, sizeof(*b));
-	pthread_mutex_init(&b->lock, NULL);
+	pthread_rwlock_init(&b->lock, NULL);
 	put16(b->host.cfg + 0x00, PCI_HOST_VENDOR);
 	put16(b->host.cfg + 0x02, PCI_HOST_DEVICE);
 	b->host.cfg[0x08] = 0;            /* revision */
@@ -49,13 +49,13 @@ uint32_t pci_cfg_read(struct pci_bus *b, unsigned bus, unsigned devfn,
 
 	if (!valid(off, len))
 		return v;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_rdlock(&b->lock);
 	f = lookup(b, bus, devfn);
 	if (f) {
 		v = 0;
 		memcpy(&v, f->cfg + off, len);
 	}
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	if (len < 4)
 		v &= (1u << (len * 8)) - 1;
 	return v;
@@ -68,7 +68,7 @@ void pci_cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
 
 	if (!valid(off, len))
 		return;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	f = lookup(b, bus, devfn);
 	if (f) {
 		for (unsigned i = 0; i < len; i++) {
@@ -79,7 +79,7 @@ void pci_cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
 		if (f->cfg_written)
 			f->cfg_written(f, off, len);
 	}
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 }
 
 /* Address register: bit 31 enable, 23:16 bus, 15:8 devfn, 7:2 register. */

@@ -245,6 +245,77 @@ START_TEST(tables_8cpu)
 }
 END_TEST
 
+/* The root bridge in the DSDT and its _CRS windows. */
+static const uint8_t *dsdt_of(const struct acpi_params *p, size_t *len)
+{
+	struct acpi_layout l = { 0, 0 };
+	struct bs_err e = { "" };
+	const uint8_t *x, *f, *d;
+
+	memset(buf, 0xa5, sizeof(buf));
+	ck_assert_int_eq(acpi_build(buf, GPA, sizeof(buf), p, &l, &e), 0);
+	x = table_at(le64(buf + 24), l.size);
+	f = table_at(le64(x + 36), l.size);
+	d = table_at(le64(f + 140), l.size);
+	*len = check_header(d, "DSDT", 2, l.size);
+	return d;
+}
+
+START_TEST(pci_root)
+{
+	struct acpi_params p = {
+		.ncpus = 1, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9,
+		.ecam_base = ECAM, .ecam_bus_end = 0xff,
+		.pci_mem32_base = 0xc0000000, .pci_mem32_size = 0x20000000,
+		.pci_mem64_base = 0x1000000000ull, .pci_mem64_size = 256ull << 30,
+	};
+	/* Device(PCI0) { Name(_HID, EisaId("PNP0A08")) ... */
+	static const uint8_t dev[] = { 'P', 'C', 'I', '0', 0x08, '_', 'H', 'I', 'D',
+				       0x0c, 0x41, 0xd0, 0x0a, 0x08 };
+	static const uint8_t cid[] = { 0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	/* WordBusNumber(producer, fixed, 0..255, length 256) */
+	static const uint8_t bus[] = { 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0,
+				       0x00, 0x00, 0xff, 0x00, 0, 0, 0x00, 0x01 };
+	/* WordIO 0..0xcf7 and 0xd00..0xffff, entire range */
+	static const uint8_t io1[] = { 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0,
+				       0x00, 0x00, 0xf7, 0x0c, 0, 0, 0xf8, 0x0c };
+	static const uint8_t io2[] = { 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0,
+				       0x00, 0x0d, 0xff, 0xff, 0, 0, 0x00, 0xf3 };
+	/* DWordMemory 0xc0000000..0xdfffffff, read-write */
+	static const uint8_t m32[] = { 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
+				       0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
+				       0, 0, 0, 0, 0x00, 0x00, 0x00, 0x20 };
+	/* QWordMemory 64 GiB .. +256 GiB, prefetchable read-write */
+	static const uint8_t m64[] = { 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07,
+				       0, 0, 0, 0, 0, 0, 0, 0,
+				       0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
+				       0xff, 0xff, 0xff, 0xff, 0x4f, 0x00, 0x00, 0x00,
+				       0, 0, 0, 0, 0, 0, 0, 0,
+				       0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
+				       0x79, 0x00 };
+	const uint8_t *d;
+	size_t len;
+
+	d = dsdt_of(&p, &len);
+	ck_assert(contains(d, len, dev, sizeof(dev)));
+	ck_assert(contains(d, len, cid, sizeof(cid)));
+	ck_assert(contains(d, len, bus, sizeof(bus)));
+	ck_assert(contains(d, len, io1, sizeof(io1)));
+	ck_assert(contains(d, len, io2, sizeof(io2)));
+	ck_assert(contains(d, len, m32, sizeof(m32)));
+	ck_assert(contains(d, len, m64, sizeof(m64)));
+	/* without windows: no memory descriptors; without ECAM: no PCI0 */
+	p.pci_mem32_size = p.pci_mem64_size = 0;
+	d = dsdt_of(&p, &len);
+	ck_assert(contains(d, len, dev, sizeof(dev)));
+	ck_assert(!contains(d, len, m32, 6));
+	ck_assert(!contains(d, len, m64, 6));
+	p.ecam_base = 0;
+	d = dsdt_of(&p, &len);
+	ck_assert(!contains(d, len, dev, 4));
+}
+END_TEST
+
 START_TEST(too_small)
 {
 	struct acpi_params p = {
@@ -254,16 +325,17 @@ START_TEST(too_small)
 	struct acpi_layout l = { 0, 0 };
 	struct bs_err e = { "" };
 
-	/* RSDP 36 -> XSDT @40 (60) -> FADT @104 (276) -> DSDT @384 (146)
-	 * -> MADT @536 (98) -> MCFG @640 (60) = 700 bytes. */
+	/* RSDP 36 -> XSDT @40 (60) -> FADT @104 (276) -> DSDT @384 (252:
+	 * 146 + Device(PCI0) 105 with a bus and two I/O windows in _CRS, + 1
+	 * PkgLength byte of \_SB_) -> MADT @640 (98) -> MCFG @744 (60) = 804. */
 	memset(buf, 0xa5, sizeof(buf));
-	ck_assert_int_eq(acpi_build(buf, GPA, 699, &p, &l, &e), -ENOSPC);
-	ck_assert_str_eq(e.msg, "ACPI tables: need 700 bytes, buffer has 699");
+	ck_assert_int_eq(acpi_build(buf, GPA, 803, &p, &l, &e), -ENOSPC);
+	ck_assert_str_eq(e.msg, "ACPI tables: need 804 bytes, buffer has 803");
 	ck_assert_uint_eq(buf[0], 0xa5);		/* nothing written */
 	ck_assert_uint_eq(l.size, 0);
-	ck_assert_int_eq(acpi_build(buf, GPA, 700, &p, &l, &e), 0);
-	ck_assert_uint_eq(l.size, 700);
-	ck_assert_uint_eq(buf[700], 0xa5);
+	ck_assert_int_eq(acpi_build(buf, GPA, 804, &p, &l, &e), 0);
+	ck_assert_uint_eq(l.size, 804);
+	ck_assert_uint_eq(buf[804], 0xa5);
 }
 END_TEST
 
@@ -328,6 +400,7 @@ int main(void)
 	tcase_add_test(tc, tables_2cpu);
 	tcase_add_test(tc, tables_8cpu);
 	tcase_add_test(tc, too_small);
+	tcase_add_test(tc, pci_root);
 	tcase_add_test(tc, bad_params);
 	tcase_add_test(tc, aml_pkglen);
 	suite_add_tcase(s, tc);

@@ -21,16 +21,48 @@
 #define PCI_HOST_VENDOR 0x1b36   /* Red Hat (QEMU) */
 #define PCI_HOST_DEVICE 0x0008   /* generic PCIe host bridge */
 
+#define PCI_NUM_BARS 6
+#define PCI_CFG_COMMAND 0x04
+#define PCI_CFG_STATUS 0x06
+#define PCI_CFG_BAR0 0x10
+#define PCI_CFG_CAP_PTR 0x34
+#define PCI_COMMAND_IO 0x1
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+#define PCI_STATUS_CAP_LIST 0x10
+
+/* BAR kinds (flags of pci_func_add_bar). */
+#define PCI_BAR_MEM64 0x1          /* 64-bit memory BAR: uses idx and idx+1 */
+#define PCI_BAR_PREFETCH 0x2
+
+/* A memory BAR: the register bits live in cfg/wmask (so the guest's sizing
+ * protocol, writing all-ones and reading back ~(size - 1), needs no code);
+ * accesses to the address the guest programmed reach ops through a
+ * pci_window.  size 0 = BAR not implemented (reads as 0). */
+struct pci_bar {
+	uint64_t size;             /* power of two >= 16, or 0 */
+	unsigned flags;
+	const struct bus_dev_ops *ops;
+	void *dev;
+};
+
 struct pci_func {
 	uint8_t cfg[256];
 	uint8_t wmask[256];        /* bits the guest may change */
-	/* Optional: called after a config write landed (under the bus lock). */
+	struct pci_bar bar[PCI_NUM_BARS];
+	unsigned cap_end;          /* first free capability byte (0: 0x40) */
+	/* Optional: called after a config write landed (under the bus write
+	 * lock), e.g. to move ioeventfds or memory slots with a BAR. */
 	void (*cfg_written)(struct pci_func *f, unsigned off, unsigned len);
 	void *priv;
 };
 
+/* Locking: config accesses take the bus lock (writes exclusively); BAR
+ * accesses through a window hold it shared while the device's ops run, so a
+ * BAR cannot move under an access.  Device ops must not access PCI
+ * configuration space themselves. */
 struct pci_bus {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;
 	uint32_t addr;             /* last value written to 0xcf8 */
 	struct pci_func *slot[PCI_MAX_SLOTS];
 	struct pci_func host;
@@ -52,5 +84,41 @@ extern const struct bus_dev_ops pci_cam_ops;
  * table announces it; device state is the struct pci_bus. */
 #define PCI_ECAM_SIZE 0x10000000ull
 extern const struct bus_dev_ops pci_ecam_ops;
+
+/* --- BARs, windows, capabilities (pci_bar.c) ------------------------------ */
+
+/* Declares memory BAR idx of f (before the guest runs): size a power of two
+ * (>= 16 bytes; 64-bit BARs may be many GiB), flags PCI_BAR_*.  A 64-bit BAR
+ * takes idx and idx + 1.  -EINVAL with a message on a bad index or size, or
+ * a slot already in use. */
+int pci_func_add_bar(struct pci_func *f, unsigned idx, uint64_t size,
+		     unsigned flags, const struct bus_dev_ops *ops, void *dev,
+		     struct bs_err *e);
+/* The guest-physical address BAR idx decodes, or 0 when it does not decode
+ * (not implemented, memory decoding off in COMMAND, still 0, or mid-sizing
+ * with all-ones in it).  Caller holds the bus lock (or owns f alone). */
+uint64_t pci_bar_addr(const struct pci_func *f, unsigned idx);
+/* Adds a capability (id, len bytes including the 2-byte header, 4-byte
+ * aligned) to f's list; returns its config offset, or 0 when it does not
+ * fit below 0x100.  Sets STATUS.CAP_LIST and links the list. */
+unsigned pci_cap_add(struct pci_func *f, uint8_t id, unsigned len);
+
+/* An MMIO range (the 32-bit window below 4 GiB, the 64-bit window above
+ * RAM) in which BARs decode; registered on the MMIO bus once, with the
+ * window as device state.  BARs the guest moves outside every window stop
+ * decoding, as behind a real host bridge. */
+struct pci_window {
+	struct pci_bus *bus;
+	uint64_t base, size;
+};
+extern const struct bus_dev_ops pci_window_ops;
+
+/* Firmware-style initial placement: every BAR of every function gets a
+ * naturally aligned address, largest first; 64-bit BARs go to w64 (then
+ * w32 if w64 is NULL or full), 32-bit BARs to w32.  Memory decoding is
+ * left off (the guest's driver turns it on).  -ENOSPC naming the BAR when
+ * it does not fit. */
+int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
+			const struct pci_window *w64, struct bs_err *e);
 
 #endif

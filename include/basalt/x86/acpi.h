@@ -29,9 +29,14 @@ struct acpi_params {
 	unsigned ncpus;          /* Local APIC ids 0..ncpus-1 */
 	uint32_t ioapic_addr;
 	unsigned sci_irq;        /* 9 */
-	/* Optional PCI ECAM (MCFG); 0 = none. */
+	/* Optional PCI ECAM (MCFG) and, with it, the root bridge \_SB.PCI0
+	 * in the DSDT whose _CRS gives buses 0..ecam_bus_end, the I/O ports
+	 * other than 0xcf8-0xcff, and the memory windows below (size 0 =
+	 * none) in which BARs may live.  ecam_base 0 = no PCI. */
 	uint64_t ecam_base;
 	uint8_t ecam_bus_end;
+	uint64_t pci_mem32_base, pci_mem32_size;
+	uint64_t pci_mem64_base, pci_mem64_size;
 };
 
 struct acpi_layout {

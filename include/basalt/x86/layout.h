@@ -26,6 +26,10 @@
 #define X86_ECAM_BASE 0xe0000000ull
 #define X86_ECAM_SIZE 0x10000000ull
 #define X86_4G 0x100000000ull
+/* Size of the 64-bit PCI window at mmio64_base: room for several
+ * multi-GiB BARs (GPUs) while staying far below a 40-bit (1 TiB)
+ * guest-physical address width. */
+#define X86_MMIO64_SIZE (256ull << 30)
 
 /* Fixed low-memory boot structures (all below the EBDA). */
 #define X86_BOOT_GDT 0x500ull

@@ -416,9 +416,78 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid,
 	aml_pkg_end(a, body);
 }
 
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Address space resource descriptors (ACPI 6.4, 6.4.3.5.1-3): Word (0x88),
+ * DWord (0x87) or QWord (0x8a) by width w = 2, 4, 8 bytes.  A bridge's
+ * window: producer, fixed min and max (general flags 0x0c). */
+#define RES_MEM 0
+#define RES_IO 1
+#define RES_BUS 2
+static size_t addr_desc(uint8_t *o, unsigned w, uint8_t type, uint8_t tflags,
+			uint64_t min, uint64_t len)
+{
+	size_t n = 3 + 3 + 5 * w;
+
+	o[0] = w == 2 ? 0x88 : w == 4 ? 0x87 : 0x8a;
+	put_le(o + 1, n - 3, 2);
+	o[3] = type;
+	o[4] = 0x0c;
+	o[5] = tflags;
+	put_le(o + 6, 0, w);			/* granularity */
+	put_le(o + 6 + w, min, w);
+	put_le(o + 6 + 2 * w, min + len - 1, w);
+	put_le(o + 6 + 3 * w, 0, w);		/* translation offset */
+	put_le(o + 6 + 4 * w, len, w);
+	return n;
+}
+
+/* Device(\_SB.PCI0): the PCI Express root bridge (PNP0A08, compatible
+ * PNP0A03), segment 0, bus 0, with its _CRS (6.2.2, and PCI Firmware spec
+ * 3.2, 4.1). */
+static void aml_pci_root(struct aml *a, const struct acpi_params *p)
+{
+	static const uint8_t device_op[] = { 0x5b, 0x82 }, buffer_op = 0x11;
+	uint8_t res[16 * 3 + 26 + 46 + 2];	/* bus, 2 x I/O, mem32, mem64, end */
+	size_t n = 0, body, crs;
+
+	n += addr_desc(res + n, 2, RES_BUS, 0, 0, (uint64_t)p->ecam_bus_end + 1);
+	/* I/O: everything but the configuration ports; _RNG = entire. */
+	n += addr_desc(res + n, 2, RES_IO, 3, 0, 0xcf8);
+	n += addr_desc(res + n, 2, RES_IO, 3, 0xd00, 0x10000 - 0xd00);
+	/* Memory windows: read-write, non-prefetchable / prefetchable. */
+	if (p->pci_mem32_size)
+		n += addr_desc(res + n, 4, RES_MEM, 0x01, p->pci_mem32_base,
+			       p->pci_mem32_size);
+	if (p->pci_mem64_size)
+		n += addr_desc(res + n, 8, RES_MEM, 0x07, p->pci_mem64_base,
+			       p->pci_mem64_size);
+	res[n++] = 0x79;			/* end tag, checksum 0 */
+	res[n++] = 0x00;
+
+	body = aml_pkg_begin(a, device_op, 2);
+	aml_namestring(a, "PCI0");
+	aml_name_int(a, "_HID", eisa_id("PNP0A08"));
+	aml_name_int(a, "_CID", eisa_id("PNP0A03"));
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	aml_name_int(a, "_UID", 0);
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, "_CRS");
+	crs = aml_pkg_begin(a, &buffer_op, 1);
+	aml_int(a, n);
+	aml_bytes(a, res, n);
+	aml_pkg_end(a, crs);
+	aml_pkg_end(a, body);
+}
+
 /* DSDT body: the AML definition block.  Returns its length, or 0 when it
  * does not fit in cap bytes. */
-static size_t dsdt_aml(uint8_t *p, size_t cap)
+static size_t dsdt_aml(uint8_t *p, size_t cap, const struct acpi_params *ap)
 {
 	/* \_S5_: SLP_TYPa, SLP_TYPb, reserved, reserved (7.4.2). */
 	static const uint64_t s5[] = { ACPI_S5_SLP_TYP, 0, 0, 0 };
@@ -431,6 +500,8 @@ static size_t dsdt_aml(uint8_t *p, size_t cap)
 	aml_namestring(&a, "\\_SB_");
 	aml_isa_device(&a, "COM1", "PNP0501", 1, 0x3f8, 8, 4);
 	aml_isa_device(&a, "RTC_", "PNP0B00", 0, 0x70, 2, 8);
+	if (ap->ecam_base)
+		aml_pci_root(&a, ap);
 	aml_pkg_end(&a, sb);
 	return a.overflow ? 0 : a.len;
 }
@@ -569,7 +640,7 @@ int acpi_build(void *buf, uint64_t buf_gpa, size_t buflen,
 {
 	uint8_t *b = buf;
 	uint8_t aml[512];
-	size_t aml_len = dsdt_aml(aml, sizeof(aml));
+	size_t aml_len = dsdt_aml(aml, sizeof(aml), p);
 	bool mcfg = p->ecam_base != 0;
 	unsigned nx = mcfg ? 3 : 2;
 	size_t xsdt_off, fadt_off, dsdt_off, madt_off, mcfg_off, end;
