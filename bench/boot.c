@@ -108,7 +108,7 @@ static void report(const char *name, struct sample *s, int n, double *med)
 int main(int argc, char **argv)
 {
 	const char *basalt = NULL, *qemu = "qemu-system-x86_64", *guest = NULL;
-	const char *linux_k = NULL, *linux_i = NULL;
+	const char *linux_k = NULL, *linux_i = NULL, *qemu_cpu = "host";
 	int n = 11, c;
 	static const struct option opts[] = {
 		{ "basalt", required_argument, 0, 'b' },
@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 		{ "guest", required_argument, 0, 'g' },
 		{ "linux", required_argument, 0, 'l' },
 		{ "initrd", required_argument, 0, 'i' },
+		{ "qemu-cpu", required_argument, 0, 'c' },
 		{ 0, 0, 0, 0 },
 	};
 
@@ -127,18 +128,19 @@ int main(int argc, char **argv)
 		case 'g': guest = optarg; break;
 		case 'l': linux_k = optarg; break;
 		case 'i': linux_i = optarg; break;
+		case 'c': qemu_cpu = optarg; break;
 		default: return 2;
 		}
 	}
 	if (!basalt || !guest || n < 1 || (linux_k && !linux_i)) {
 		fprintf(stderr, "usage: boot [-n N] --basalt BIN [--qemu BIN] --guest ELF "
-			"[--linux BZIMAGE --initrd INITRD]\n");
+			"[--linux BZIMAGE --initrd INITRD] [--qemu-cpu MODEL]\n");
 		return 2;
 	}
 
 	char *b_argv[] = { (char *)basalt, "run", "--kernel", (char *)guest,
 			   "--memory", "128M", "--console", "none", NULL };
-	char *q_argv[] = { (char *)qemu, "-M", "microvm,accel=kvm", "-cpu", "host",
+	char *q_argv[] = { (char *)qemu, "-M", "microvm,accel=kvm", "-cpu", (char *)qemu_cpu,
 			   "-m", "128M", "-nodefaults", "-no-user-config",
 			   "-display", "none", "-serial", "null", "-no-reboot",
 			   "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 		char *bl_argv[] = { (char *)basalt, "run", "--kernel", (char *)linux_k,
 				    "--initrd", (char *)linux_i, "--memory", "256M",
 				    "--console", "none", "--cmdline", cmdline, NULL };
-		char *ql_argv[] = { (char *)qemu, "-M", "microvm,accel=kvm", "-cpu", "host",
+		char *ql_argv[] = { (char *)qemu, "-M", "microvm,accel=kvm", "-cpu", (char *)qemu_cpu,
 				    "-m", "256M", "-nodefaults", "-no-user-config",
 				    "-display", "none", "-serial", "null", "-no-reboot",
 				    "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
