@@ -47,11 +47,13 @@ struct sb_rule {
 	{ SCMP_SYS(sc), #sc, sizeof(list) / sizeof(list[0]), list }
 
 /* vCPU threads: KVM_RUN and the exits they handle (register access for
- * reports and instruction fallbacks, KVM_IRQ_LINE from device models),
- * console output, stop requests (eventfd write, pthread_kill). */
+ * reports and instruction fallbacks, KVM_IRQ_LINE from device models,
+ * KVM_SET_GSI_ROUTING when the guest programs an MSI-X vector), console
+ * output, stop requests (eventfd write, pthread_kill). */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_GET_FPU,
 	KVM_SET_FPU, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_IRQ_LINE,
+	KVM_SET_GSI_ROUTING,
 };
 static const struct sb_rule vcpu_rules[] = {
 	ALLOW_ARG1(ioctl, vcpu_ioctls),
