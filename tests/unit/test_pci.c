@@ -128,6 +128,8 @@ START_TEST(assign_and_decode)
 	ck_assert_int_eq(pci_func_add_bar(&f, 2, 8ull << 30,
 					  PCI_BAR_MEM64 | PCI_BAR_PREFETCH, &bd_ops, &d, &e), 0);
 	ck_assert_int_eq(pci_func_add_bar(&g, 0, 0x1000, 0, &bd_ops, &d2, &e), 0);
+	/* a small 64-bit BAR stays below 4 GiB */
+	ck_assert_int_eq(pci_func_add_bar(&g, 4, 0x8000, PCI_BAR_MEM64, &bd_ops, &d2, &e), 0);
 	ck_assert_int_eq(pci_bus_add(&b, SLOT, &f, &e), 0);
 	ck_assert_int_eq(pci_bus_add(&b, SLOT + 1, &g, &e), 0);
 	ck_assert_int_eq(pci_bus_assign_bars(&b, &w32, &w64, &e), 0);
@@ -142,6 +144,9 @@ START_TEST(assign_and_decode)
 	ck_assert(a0 >= w32.base && a0 + 0x4000 <= w32.base + w32.size);
 	ck_assert(g0 >= w32.base && g0 + 0x1000 <= w32.base + w32.size);
 	ck_assert(g0 + 0x1000 <= a0 || a0 + 0x4000 <= g0);
+	ck_assert(pci_bar_addr(&g, 4) >= w32.base &&
+		  pci_bar_addr(&g, 4) + 0x8000 <= w32.base + w32.size);
+	ck_assert_uint_eq(pci_bar_addr(&g, 4) % 0x8000, 0);
 
 	/* an access inside BAR 0 reaches the device at the BAR offset */
 	pci_window_ops.read(&w32, a0 - w32.base + 0x10, &v, 4);

@@ -107,6 +107,8 @@ unsigned pci_cap_add(struct pci_func *f, uint8_t id, unsigned len);
  * RAM) in which BARs decode; registered on the MMIO bus once, with the
  * window as device state.  BARs the guest moves outside every window stop
  * decoding, as behind a real host bridge. */
+#define PCI_BAR_HIGH_MIN (256ull << 20)
+
 struct pci_window {
 	struct pci_bus *bus;
 	uint64_t base, size;
@@ -114,8 +116,9 @@ struct pci_window {
 extern const struct bus_dev_ops pci_window_ops;
 
 /* Firmware-style initial placement: every BAR of every function gets a
- * naturally aligned address, largest first; 64-bit BARs go to w64 (then
- * w32 if w64 is NULL or full), 32-bit BARs to w32.  Memory decoding is
+ * naturally aligned address, largest first; 64-bit BARs of at least
+ * PCI_BAR_HIGH_MIN go to w64 (then w32), other BARs to w32 (64-bit ones
+ * then w64); w64 may be NULL.  Memory decoding is
  * left off (the guest's driver turns it on).  -ENOSPC naming the BAR when
  * it does not fit. */
 int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
