@@ -33,6 +33,7 @@ enum {
 	OPT_JAIL,
 	OPT_UID,
 	OPT_GID,
+	OPT_DISK,
 };
 
 static const struct option run_options[] = {
@@ -52,6 +53,7 @@ static const struct option run_options[] = {
 	{ "jail", required_argument, NULL, OPT_JAIL },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -70,6 +72,8 @@ static const struct {
 	{ "--console KIND", "stdio, none or file:PATH (default stdio)" },
 	{ "--config FILE", "load a JSON config first; the other flags override it" },
 	{ "--print-config", "print the effective config as JSON and exit" },
+	{ "--disk path=FILE[,...]", "virtio-blk disk (repeatable; replaces the config's disks):" },
+	{ "", "  readonly=on|off, serial=S (<= 20 chars), cache=writeback|writethrough" },
 	{ "--timeout SECONDS", "stop the guest after SECONDS, exit 124 (default 0 = never)" },
 	{ "--no-host-quirks", "do not adapt to PVM hosts automatically" },
 	{ "--exit-device PORT|off", "I/O port of the exit-status device (default 0xf4)" },
@@ -313,6 +317,23 @@ static int apply_flag(const struct flag *f, struct cli_opts *o, struct bs_err *e
 		if (!r)
 			*(f->val == OPT_UID ? &c->jail.uid : &c->jail.gid) = v;
 		return r;
+	}
+	case OPT_DISK: {
+		struct disk_config d;
+		int r;
+
+		/* The first --disk replaces the disks of --config. */
+		if (!o->cli_disks) {
+			vm_config_clear_disks(c);
+			o->cli_disks = true;
+		}
+		if (c->ndisks == BS_MAX_DISKS)
+			return bs_errf(e, EINVAL, "--disk: at most %u disks", BS_MAX_DISKS);
+		r = cfg_parse_disk(f->arg, &d, e);
+		if (r)
+			return r;
+		c->disks[c->ndisks++] = d;
+		return 0;
 	}
 	case 'v':	/* -v after -q starts again from the default */
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + (o->verbosity < 2);

@@ -34,6 +34,59 @@ void vm_config_free(struct vm_config *c)
 	free(c->console.path);
 	free(c->jail.dir);
 	c->kernel = c->initrd = c->cmdline = c->console.path = c->jail.dir = NULL;
+	vm_config_clear_disks(c);
+}
+
+void vm_config_clear_disks(struct vm_config *c)
+{
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		free(c->disks[i].path);
+		free(c->disks[i].serial);
+	}
+	memset(c->disks, 0, sizeof(c->disks));
+	c->ndisks = 0;
+}
+
+/* A disk image: a regular file or block device that opens for reading,
+ * and for writing unless read-only; the serial fits GET_ID. */
+static int check_disk(unsigned i, const struct disk_config *d,
+		      const struct vm_config *c, struct bs_err *e)
+{
+	struct stat st;
+	int fd, err;
+
+	if (!d->path || !*d->path)
+		return bs_errf(e, EINVAL, "disks[%u]: needs a path", i);
+	fd = open(d->path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		err = errno;
+		return bs_errf(e, err, "disks[%u]: cannot open '%s'%s: %s", i, d->path,
+			       d->readonly ? "" : " for writing", strerror(err));
+	}
+	err = fstat(fd, &st) ? errno : 0;
+	close(fd);
+	if (err)
+		return bs_errf(e, err, "disks[%u]: cannot stat '%s': %s", i, d->path,
+			       strerror(err));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return bs_errf(e, EINVAL, "disks[%u]: '%s' is not a regular file or "
+			       "block device", i, d->path);
+	if (d->serial) {
+		if (strlen(d->serial) > BS_DISK_SERIAL_MAX)
+			return bs_errf(e, EINVAL, "disks[%u]: serial is longer than %u bytes",
+				       i, BS_DISK_SERIAL_MAX);
+		for (const char *p = d->serial; *p; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				return bs_errf(e, EINVAL, "disks[%u]: serial must be "
+					       "printable ASCII", i);
+	}
+	if (d->cache != DISK_CACHE_WRITEBACK && d->cache != DISK_CACHE_WRITETHROUGH)
+		return bs_errf(e, EINVAL, "disks[%u]: invalid cache mode %d", i, (int)d->cache);
+	for (unsigned j = 0; j < i; j++)
+		if (!strcmp(c->disks[j].path, d->path))
+			return bs_errf(e, EINVAL, "disks[%u]: '%s' is already disks[%u]",
+				       i, d->path, j);
+	return 0;
 }
 
 /* I/O ports claimed by basalt's own devices; the exit device must not sit
@@ -108,6 +161,11 @@ int vm_config_validate(const struct vm_config *c, struct bs_err *e)
 		return r;
 	if (c->initrd && (r = check_file("initrd", c->initrd, e)))
 		return r;
+	if (c->ndisks > BS_MAX_DISKS)
+		return bs_errf(e, EINVAL, "disks: at most %u", BS_MAX_DISKS);
+	for (unsigned d = 0; d < c->ndisks; d++)
+		if ((r = check_disk(d, &c->disks[d], c, e)))
+			return r;
 	if (c->seccomp != SECCOMP_ON && c->seccomp != SECCOMP_LOG && c->seccomp != SECCOMP_OFF)
 		return bs_errf(e, EINVAL, "seccomp: invalid mode %d", (int)c->seccomp);
 	if (c->jail.dir) {
@@ -147,9 +205,22 @@ static bool str_eq(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
+static bool disks_equal(const struct vm_config *a, const struct vm_config *b)
+{
+	if (a->ndisks != b->ndisks)
+		return false;
+	for (unsigned i = 0; i < a->ndisks; i++)
+		if (!str_eq(a->disks[i].path, b->disks[i].path) ||
+		    a->disks[i].readonly != b->disks[i].readonly ||
+		    !str_eq(a->disks[i].serial, b->disks[i].serial) ||
+		    a->disks[i].cache != b->disks[i].cache)
+			return false;
+	return true;
+}
+
 bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)
 {
-	return str_eq(a->kernel, b->kernel) && str_eq(a->initrd, b->initrd) &&
+	return disks_equal(a, b) && str_eq(a->kernel, b->kernel) && str_eq(a->initrd, b->initrd) &&
 	       str_eq(a->cmdline, b->cmdline) && a->cpus == b->cpus &&
 	       a->memory == b->memory && a->console.kind == b->console.kind &&
 	       (a->console.kind != CONSOLE_FILE || str_eq(a->console.path, b->console.path)) &&

@@ -26,10 +26,11 @@
 
 static const char *const top_keys[] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
-	"timeout", "host_quirks", "exit_device", "seccomp", "jail", NULL,
+	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", NULL,
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
 static const char *const jail_keys[] = { "dir", "uid", "gid", NULL };
+static const char *const disk_keys[] = { "path", "readonly", "serial", "cache", NULL };
 static const char *const seccomp_names[] = {
 	[SECCOMP_ON] = "on", [SECCOMP_LOG] = "log", [SECCOMP_OFF] = "off",
 };
@@ -218,6 +219,27 @@ static int find_value(struct scan *sc, const char *const *path, unsigned n, size
 {
 	skip_ws(sc);
 	while (n) {
+		if (path[0][0] == '#') {
+			/* Element N of an array. */
+			unsigned long k = strtoul(path[0] + 1, NULL, 10);
+
+			if (sc->i >= sc->n || sc->s[sc->i] != '[')
+				return -1;
+			sc->i++;
+			skip_ws(sc);
+			while (k--) {
+				if (skip_value(sc))
+					return -1;
+				skip_ws(sc);
+				if (sc->i >= sc->n || sc->s[sc->i] != ',')
+					return -1;
+				sc->i++;
+				skip_ws(sc);
+			}
+			path++;
+			n--;
+			continue;
+		}
 		if (sc->i >= sc->n || sc->s[sc->i] != '{')
 			return -1;
 		sc->i++;
@@ -280,25 +302,30 @@ struct jctx {
 	struct bs_err *e;
 };
 
-/* "NAME:LINE:COL: message" with the position of the value of k1[.k2]
- * (k1 == NULL: the whole document). */
+/* "NAME:LINE:COL: message" with the position of the value at path (object
+ * keys; "#N" for element N of an array), or of the whole document (n 0). */
 static int __attribute__((format(printf, 5, 6)))
-key_errf(const struct jctx *x, int errnum, const char *k1, const char *k2, const char *fmt, ...)
+key_errf_path(const struct jctx *x, int errnum, const char *const *path, unsigned n,
+	      const char *fmt, ...)
 {
-	const char *path[2] = { k1, k2 };
 	struct scan sc = { x->text, x->len, 0 };
 	unsigned line = 1, col = 1;
 	char msg[400];
 	size_t off;
 	va_list ap;
 
-	if (!find_value(&sc, path, k1 ? (k2 ? 2 : 1) : 0, &off))
+	if (!find_value(&sc, path, n, &off))
 		line_col(x->text, off, &line, &col);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return bs_errf(x->e, errnum, "%s:%u:%u: %s", x->name, line, col, msg);
 }
+
+/* The same for the value of k1[.k2] (k1 == NULL: the whole document). */
+#define key_errf(x, errnum, k1, k2, ...)                                        \
+	key_errf_path((x), (errnum), (const char *[]){ (k1), (k2) },              \
+		      (k1) ? ((k2) ? 2u : 1u) : 0u, __VA_ARGS__)
 
 static const char *type_name(const json_t *v)
 {
@@ -345,13 +372,13 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-static int unknown_key(const struct jctx *x, const char *parent, const char *key,
-		       const char *const *known)
+/* The suggestion for an unknown key: " (did you mean 'x'?)" or "". */
+static void suggest(const char *key, const char *const *known, char *hint, size_t len)
 {
 	const char *best = NULL;
 	size_t best_d = 3, d;
-	char k[80], hint[64] = "", where[64] = "";
 
+	hint[0] = '\0';
 	for (; *known; known++) {
 		d = edit_distance(key, *known);
 		if (d < best_d && d < strlen(*known)) {
@@ -360,7 +387,15 @@ static int unknown_key(const struct jctx *x, const char *parent, const char *key
 		}
 	}
 	if (best)
-		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+		snprintf(hint, len, " (did you mean '%s'?)", best);
+}
+
+static int unknown_key(const struct jctx *x, const char *parent, const char *key,
+		       const char *const *known)
+{
+	char k[80], hint[64], where[64] = "";
+
+	suggest(key, known, hint, sizeof(hint));
 	if (parent)
 		snprintf(where, sizeof(where), " in '%s'", parent);
 	return key_errf(x, EINVAL, parent ? parent : key, parent ? key : NULL,
@@ -599,6 +634,82 @@ static int set_jail(const struct jctx *x, json_t *v, struct vm_config *c)
 	return 0;
 }
 
+/* "disks": [ { "path": str, "readonly": bool, "serial": str|null,
+ * "cache": "writeback"|"writethrough" }, ... ].  Errors point at the
+ * offending element or member (key_errf_path with an index). */
+static int set_disks(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	size_t i;
+	json_t *el;
+
+	if (!json_is_array(v))
+		return key_errf(x, EINVAL, "disks", NULL,
+				"'disks' must be an array, got %s", type_name(v));
+	if (json_array_size(v) > BS_MAX_DISKS)
+		return key_errf(x, EINVAL, "disks", NULL, "'disks' has %zu entries, "
+				"at most %u", json_array_size(v), BS_MAX_DISKS);
+	vm_config_clear_disks(c);
+	json_array_foreach(v, i, el) {
+		struct disk_config *d = &c->disks[i];
+		char idx[24];
+		const char *key;
+		json_t *m;
+
+		snprintf(idx, sizeof(idx), "#%zu", i);
+		c->ndisks = (unsigned)i + 1;
+		if (!json_is_object(el))
+			return key_errf_path(x, EINVAL, (const char *[]){ "disks", idx }, 2,
+					     "'disks[%zu]' must be an object, got %s", i,
+					     type_name(el));
+		json_object_foreach(el, key, m) {
+			const char *path[3] = { "disks", idx, key };
+
+			if (!strcmp(key, "path") || !strcmp(key, "serial")) {
+				char **dst = key[0] == 'p' ? &d->path : &d->serial;
+
+				if (key[0] == 's' && json_is_null(m))
+					continue;
+				if (!json_is_string(m) || !json_string_length(m))
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'disks[%zu].%s' must be a non-empty "
+							     "string%s", i, key,
+							     key[0] == 's' ? " or null" : "");
+				free(*dst);
+				if (!(*dst = strdup(json_string_value(m))))
+					return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+			} else if (!strcmp(key, "readonly")) {
+				if (!json_is_boolean(m))
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'disks[%zu].readonly' must be a "
+							     "boolean, got %s", i, type_name(m));
+				d->readonly = json_is_true(m);
+			} else if (!strcmp(key, "cache")) {
+				const char *s = json_is_string(m) ? json_string_value(m) : "";
+
+				if (!strcmp(s, "writeback"))
+					d->cache = DISK_CACHE_WRITEBACK;
+				else if (!strcmp(s, "writethrough"))
+					d->cache = DISK_CACHE_WRITETHROUGH;
+				else
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'disks[%zu].cache' must be "
+							     "\"writeback\" or \"writethrough\"", i);
+			} else {
+				char shown[80], hint[64];
+
+				suggest(key, disk_keys, hint, sizeof(hint));
+				return key_errf_path(x, EINVAL, path, 3,
+						     "unknown key '%s' in 'disks[%zu]'%s",
+						     cfg_show(key, shown, sizeof(shown)), i, hint);
+			}
+		}
+		if (!d->path)
+			return key_errf_path(x, EINVAL, (const char *[]){ "disks", idx }, 2,
+					     "'disks[%zu]' needs a \"path\"", i);
+	}
+	return 0;
+}
+
 static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 {
 	const char *key;
@@ -636,6 +747,8 @@ static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 			r = set_seccomp(x, v, c);
 		} else if (!strcmp(key, "jail")) {
 			r = set_jail(x, v, c);
+		} else if (!strcmp(key, "disks")) {
+			r = set_disks(x, v, c);
 		} else {
 			r = unknown_key(x, NULL, key, top_keys);
 		}
@@ -690,6 +803,15 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
 	dst->console.path = src->console.path ? strdup(src->console.path) : NULL;
 	dst->jail.dir = src->jail.dir ? strdup(src->jail.dir) : NULL;
+	for (unsigned i = 0; i < src->ndisks; i++) {
+		dst->disks[i].path = src->disks[i].path ? strdup(src->disks[i].path) : NULL;
+		dst->disks[i].serial = src->disks[i].serial ? strdup(src->disks[i].serial) : NULL;
+		if ((src->disks[i].path && !dst->disks[i].path) ||
+		    (src->disks[i].serial && !dst->disks[i].serial)) {
+			vm_config_free(dst);
+			return -ENOMEM;
+		}
+	}
 	if ((src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
 	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path) ||
 	    (src->jail.dir && !dst->jail.dir)) {
@@ -815,6 +937,27 @@ static void add(json_t *o, const char *key, json_t *v, int *err)
 	}
 }
 
+static json_t *disks_json(const struct vm_config *c, int *err)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < c->ndisks; i++) {
+		const struct disk_config *d = &c->disks[i];
+		json_t *o = json_object();
+
+		add(o, "path", str(d->path, err), err);
+		add(o, "readonly", json_boolean(d->readonly), err);
+		add(o, "serial", str(d->serial, err), err);
+		add(o, "cache", json_string(d->cache == DISK_CACHE_WRITETHROUGH ?
+					    "writethrough" : "writeback"), err);
+		if (!o || json_array_append_new(a, o)) {
+			*err = ENOMEM;
+			break;
+		}
+	}
+	return a;
+}
+
 /* Every field, schema order, indent 2, trailing newline.  NULL with errno
  * ENOMEM, or EILSEQ if a string is not valid UTF-8. */
 char *vm_config_to_json(const struct vm_config *c)
@@ -858,6 +1001,7 @@ char *vm_config_to_json(const struct vm_config *c)
 		add(jail, "gid", c->jail.gid == BS_NO_ID ? json_null() :
 			json_integer(c->jail.gid), &err);
 		add(root, "jail", json_incref(jail), &err);
+		add(root, "disks", disks_json(c, &err), &err);
 	}
 	if (!err && !(dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
 		err = ENOMEM;

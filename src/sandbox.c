@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
@@ -34,26 +35,29 @@
 #endif
 
 /* One allow-list row: a system call, optionally restricted to argument
- * 1 == one of vals (ioctl request numbers). */
+ * arg == one of vals (ioctl request numbers, mmap/mprotect protections). */
 struct sb_rule {
 	int nr;
 	const char *name;
 	unsigned nvals;
 	const unsigned long *vals;
+	unsigned arg;
 };
 
-#define ALLOW(sc) { SCMP_SYS(sc), #sc, 0, NULL }
-#define ALLOW_ARG1(sc, list) \
-	{ SCMP_SYS(sc), #sc, sizeof(list) / sizeof(list[0]), list }
+#define ALLOW(sc) { SCMP_SYS(sc), #sc, 0, NULL, 0 }
+#define ALLOW_ARG(sc, n, list) \
+	{ SCMP_SYS(sc), #sc, sizeof(list) / sizeof(list[0]), list, n }
+#define ALLOW_ARG1(sc, list) ALLOW_ARG(sc, 1, list)
 
 /* vCPU threads: KVM_RUN and the exits they handle (register access for
  * reports and instruction fallbacks, KVM_IRQ_LINE from device models,
- * KVM_SET_GSI_ROUTING when the guest programs an MSI-X vector), console
- * output, stop requests (eventfd write, pthread_kill). */
+ * KVM_SET_GSI_ROUTING when the guest programs an MSI-X vector,
+ * KVM_IOEVENTFD when it moves a virtio BAR), console output, stop requests
+ * (eventfd write, pthread_kill), waiting for a device reset to drain. */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_GET_FPU,
 	KVM_SET_FPU, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_IRQ_LINE,
-	KVM_SET_GSI_ROUTING,
+	KVM_SET_GSI_ROUTING, KVM_IOEVENTFD,
 };
 static const struct sb_rule vcpu_rules[] = {
 	ALLOW_ARG1(ioctl, vcpu_ioctls),
@@ -79,6 +83,22 @@ static const struct sb_rule main_rules[] = {
 	ALLOW(exit_group), ALLOW(restart_syscall), ALLOW(sched_yield),
 };
 
+/* I/O threads (io_uring loops serving devices): the ring, eventfd reads
+ * and writes (notifications in, interrupts out through irqfds), the
+ * synchronous block engine's calls, and memory for requests -- mappings
+ * never executable. */
+static const unsigned long io_prot[] = {
+	PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE,
+};
+static const struct sb_rule io_rules[] = {
+	ALLOW(io_uring_enter), ALLOW(read), ALLOW(write), ALLOW(preadv),
+	ALLOW(pwritev), ALLOW(pread64), ALLOW(pwrite64), ALLOW(fdatasync),
+	ALLOW(fallocate), ALLOW(futex), ALLOW_ARG(mmap, 2, io_prot), ALLOW_ARG(mprotect, 2, io_prot),
+	ALLOW(munmap), ALLOW(madvise), ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn),
+	ALLOW(gettid), ALLOW(getpid), ALLOW(tgkill), ALLOW(clock_gettime),
+	ALLOW(exit), ALLOW(exit_group), ALLOW(restart_syscall),
+};
+
 /* What the sanitizer runtimes need on top (reports read /proc/self/maps,
  * LeakSanitizer stops the world with a ptrace helper at exit).  Only in
  * ASan/UBSan builds. */
@@ -100,6 +120,7 @@ static const struct {
 } roles[SB_NR_ROLES] = {
 	[SB_ROLE_MAIN] = { "main", main_rules, sizeof(main_rules) / sizeof(main_rules[0]) },
 	[SB_ROLE_VCPU] = { "vcpu", vcpu_rules, sizeof(vcpu_rules) / sizeof(vcpu_rules[0]) },
+	[SB_ROLE_IO] = { "io", io_rules, sizeof(io_rules) / sizeof(io_rules[0]) },
 };
 
 const char *sb_role_name(enum sb_role role)
@@ -300,7 +321,7 @@ static int add_rules(scmp_filter_ctx ctx, const struct sb_rule *rules, unsigned 
 		} else {
 			for (unsigned v = 0; v < ru->nvals && !r; v++)
 				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, ru->nr, 1,
-						     SCMP_A1_64(SCMP_CMP_EQ, ru->vals[v]));
+						     SCMP_CMP64(ru->arg, SCMP_CMP_EQ, ru->vals[v]));
 		}
 		/* -EEXIST: the sanitizer list repeats a call already allowed
 		 * (possibly with argument checks, which then become moot). */
@@ -346,8 +367,12 @@ void sandbox_dump(FILE *f, unsigned counts[SB_NR_ROLES])
 			const struct sb_rule *ru = &roles[ro].rules[i];
 
 			fprintf(f, "  %s", ru->name);
-			for (unsigned v = 0; v < ru->nvals; v++)
-				fprintf(f, "%s0x%lx", v ? "|" : " request=", ru->vals[v]);
+			for (unsigned v = 0; v < ru->nvals; v++) {
+				if (v)
+					fprintf(f, "|0x%lx", ru->vals[v]);
+				else
+					fprintf(f, " arg%u=0x%lx", ru->arg, ru->vals[v]);
+			}
 			fputc('\n', f);
 		}
 		if (counts)

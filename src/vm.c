@@ -180,6 +180,8 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 	if (!r)
 		r = bus_register(&vm->mmio, vm->pci_w64.base, vm->pci_w64.size,
 				 &pci_window_ops, &vm->pci_w64, e);
+	if (!r)
+		r = vm_disks_create(vm, e);
 	/* PCI devices are added above this line; then BARs get addresses. */
 	if (!r)
 		r = pci_bus_assign_bars(&vm->pci, &vm->pci_w32, &vm->pci_w64, e);
@@ -390,6 +392,8 @@ int vm_run(struct vm *vm, bool print_stats)
 	 * its seccomp filter (vCPUs at their start, main once they run). */
 	if (sandbox_restrict_process(&jail, vm_sb_mode(vm->cfg), &e)) {
 		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
+	} else if (vm_disks_start(vm, &e)) {
+		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus; i++) {
 			if (vcpu_start(&vm->vcpus[i], &e)) {
@@ -404,6 +408,7 @@ int vm_run(struct vm *vm, bool print_stats)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
+	vm_disks_quiesce(vm);
 	if (sfd >= 0)
 		close(sfd);
 
@@ -446,6 +451,7 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	vm_disks_destroy(vm);
 	if (vm->serial)
 		serial_free(vm->serial);
 	if (vm->rtc)

@@ -17,6 +17,7 @@ struct cli_opts {
 	bool print_config;        /* --print-config: print effective JSON, exit 0 */
 	int verbosity;            /* -v repeats: 0 warn, 1 info, 2 debug; -q = -1 */
 	bool stats;               /* --stats: print run statistics at exit */
+	bool cli_disks;           /* a --disk was seen (replaces the file's disks) */
 	struct vm_config cfg;
 };
 

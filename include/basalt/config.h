@@ -18,7 +18,19 @@
 #define BS_DEFAULT_MEMORY (512ull << 20)
 #define BS_DEFAULT_EXIT_PORT 0xf4
 
+#define BS_MAX_DISKS 16
+#define BS_DISK_SERIAL_MAX 20     /* virtio-blk GET_ID bytes */
+
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_WRITETHROUGH };
+
+/* One virtio-blk disk: a raw image file or block device. */
+struct disk_config {
+	char *path;
+	bool readonly;
+	char *serial;              /* NULL = none; printable ASCII, <= 20 bytes */
+	enum disk_cache cache;     /* writeback: FLUSH = fdatasync; writethrough: O_DSYNC */
+};
 enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 #define BS_NO_ID (-1)
 
@@ -43,12 +55,16 @@ struct vm_config {
 		char *dir;         /* pivot_root here after setup; NULL = none */
 		int64_t uid, gid;  /* drop to these ids; BS_NO_ID = keep */
 	} jail;
+	unsigned ndisks;
+	struct disk_config disks[BS_MAX_DISKS];
 };
 
 /* Defaults: 1 vCPU, 512 MiB, console on stdio, host quirks on, exit device
  * on at port 0xf4, seccomp on, no jail. */
 void vm_config_init(struct vm_config *c);
 void vm_config_free(struct vm_config *c);
+/* Frees the disk list (for a front end replacing it). */
+void vm_config_clear_disks(struct vm_config *c);
 int vm_config_validate(const struct vm_config *c, struct bs_err *e);
 
 /* "512M", "2G", "1048576", "64K", "1T" (binary units, optional "iB"/"B").

@@ -6,8 +6,9 @@
  *   2. drops every capability (effective, permitted, inheritable, ambient and
  *      the bounding set) and sets no_new_privs;
  *   3. gives each thread a seccomp filter for its role, loaded by the thread
- *      itself: vCPU threads before their first KVM_RUN, the main thread after
- *      it started them (a filter is per thread and inherited at clone).
+ *      itself: vCPU and I/O threads before they serve the guest, the main
+ *      thread after it started them (a filter is per thread and inherited
+ *      at clone).
  * A forbidden system call raises SIGSYS; the handler (async-signal-safe)
  * prints the call and the thread's role, restores the terminal and ends the
  * process with BS_EXIT_SECCOMP -- the one exit outside main(), because the
@@ -21,7 +22,7 @@
 
 #include "basalt/err.h"
 
-enum sb_role { SB_ROLE_MAIN, SB_ROLE_VCPU, SB_NR_ROLES };
+enum sb_role { SB_ROLE_MAIN, SB_ROLE_VCPU, SB_ROLE_IO, SB_NR_ROLES };
 enum sb_mode { SB_MODE_ON, SB_MODE_LOG, SB_MODE_OFF };
 
 struct sb_jail {

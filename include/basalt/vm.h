@@ -20,6 +20,7 @@
 #include "basalt/devices/pci.h"
 #include "basalt/err.h"
 #include "basalt/guest_mem.h"
+#include "basalt/kvm_irq.h"
 #include "basalt/vmctl.h"
 #include "basalt/x86/boot.h"
 #include "basalt/x86/cpu.h"
@@ -27,6 +28,16 @@
 
 struct serial;
 struct rtc;
+struct io_loop;
+struct blk_backend;
+struct virtio_blk;
+
+/* One virtio-blk disk: its I/O thread, image and device. */
+struct vm_disk {
+	struct io_loop *loop;
+	struct blk_backend *backend;
+	struct virtio_blk *dev;
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -56,6 +67,10 @@ struct vm {
 	struct bus pio, mmio;
 	struct pci_bus pci;
 	struct pci_window pci_w32, pci_w64;   /* where BARs decode */
+	struct kvm_irq_router irq;            /* MSI routes, once a device needs them */
+	bool irq_router;
+	unsigned ndisks;
+	struct vm_disk disks[BS_MAX_DISKS];
 	struct console console;
 	struct serial *serial;
 	struct rtc *rtc;
@@ -85,6 +100,14 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 
 enum sb_mode;
 enum sb_mode vm_sb_mode(const struct vm_config *cfg);
+
+/* vm_disks.c: disks from cfg->disks on PCI slots 1.., their I/O threads
+ * started before the vCPUs, quiesced (in-flight requests finished) once
+ * the vCPUs are gone, then stopped and freed. */
+int vm_disks_create(struct vm *vm, struct bs_err *e);
+int vm_disks_start(struct vm *vm, struct bs_err *e);
+void vm_disks_quiesce(struct vm *vm);
+void vm_disks_destroy(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);

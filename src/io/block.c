@@ -238,6 +238,14 @@ err_free:
 	return ret;
 }
 
+void blk_forget_loop(struct blk_backend *b)
+{
+	if (b) {
+		b->loop = NULL;
+		b->slot = -1;
+	}
+}
+
 void blk_close(struct blk_backend *b)
 {
 	if (!b)

@@ -187,7 +187,8 @@ static int uring_attach(struct blk_backend *b, struct bs_err *e)
 
 static void uring_detach(struct blk_backend *b)
 {
-	io_loop_unregister_file(b->loop, b->slot);
+	if (b->loop && b->slot >= 0)
+		io_loop_unregister_file(b->loop, b->slot);
 	b->slot = -1;
 }
 

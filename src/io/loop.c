@@ -37,6 +37,8 @@ struct io_loop {
 	struct io_watch *wake_watch;
 	io_watch_fn wake_hook;
 	void *wake_opaque;
+	int (*thread_hook)(void *opaque);
+	void *thread_opaque;
 	struct io_watch *watches;    /* every live watch, for destroy */
 	pthread_mutex_t files_lock;
 	uint64_t files_used[IO_LOOP_FILES / 64];
@@ -241,9 +243,16 @@ static void *loop_thread(void *arg)
 	struct io_loop *l = arg;
 	sigset_t all;
 
-	/* Signals are for the vCPU and main threads. */
+	/* Signals are for the vCPU and main threads -- except SIGSYS, so that
+	 * a seccomp violation here is reported, not a silent kill. */
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Named from inside: naming another thread needs /proc, which a
+	 * jail lacks. */
+	pthread_setname_np(pthread_self(), l->name);
+	if (l->thread_hook && l->thread_hook(l->thread_opaque))
+		return NULL;
 	current_loop = l;
 	while (!atomic_load(&l->stop)) {
 		/* The one submit of this iteration: everything the previous
@@ -285,6 +294,13 @@ void io_loop_set_wake_hook(struct io_loop *l, io_watch_fn fn, void *opaque)
 	l->wake_opaque = opaque;
 }
 
+void io_loop_set_thread_hook(struct io_loop *l, int (*fn)(void *opaque),
+			     void *opaque)
+{
+	l->thread_hook = fn;
+	l->thread_opaque = opaque;
+}
+
 int io_loop_start(struct io_loop *l, struct bs_err *e)
 {
 	int ret;
@@ -296,7 +312,6 @@ int io_loop_start(struct io_loop *l, struct bs_err *e)
 	if (ret)
 		return bs_errf(e, ret, "io loop %s: cannot create thread: %s",
 			       l->name, strerror(ret));
-	pthread_setname_np(l->thread, l->name);
 	l->running = true;
 	return 0;
 }

@@ -301,8 +301,11 @@ static int activate(void *dev, struct bs_err *e)
 
 static void reset(void *dev)
 {
-	struct virtio_blk *d = dev;
+	virtio_blk_quiesce(dev);
+}
 
+void virtio_blk_quiesce(struct virtio_blk *d)
+{
 	pthread_mutex_lock(&d->lock);
 	d->active = false;
 	while (d->inflight)

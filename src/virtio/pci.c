@@ -496,9 +496,10 @@ fail:
 	return r;
 }
 
+/* Leaves the ioeventfds to the VM fd's close (no ioctl on the sandboxed
+ * main thread at teardown). */
 void virtio_pci_destroy(struct virtio_pci *t)
 {
-	ioeventfds_move(t, 0);
 	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
 		if (t->q[q].notify_fd >= 0)
 			close(t->q[q].notify_fd);

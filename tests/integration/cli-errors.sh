@@ -58,16 +58,46 @@ printf '{\n  "cpus": 2,\n' > "$tmp/syntax.json"
 expect_error "syntax.json:[0-9]+:[0-9]+: invalid JSON" run --kernel "$kernel" --config "$tmp/syntax.json"
 expect_error "nope.json: cannot open" run --kernel "$kernel" --config "$tmp/nope.json"
 
+# Disks: bad options, missing or unwritable images, bad JSON entries.
+truncate -s 1M "$tmp/disk.img"
+expect_error "--disk: needs path=FILE" run --kernel "$kernel" --disk readonly=on
+expect_error "--disk: unknown key 'size'" run --kernel "$kernel" --disk "path=$tmp/disk.img,size=1G"
+expect_error "--disk: cache must be writeback or writethrough, got 'none'" run --kernel "$kernel" --disk "path=$tmp/disk.img,cache=none"
+expect_error "--disk: readonly must be on or off, got 'maybe'" run --kernel "$kernel" --disk "path=$tmp/disk.img,readonly=maybe"
+expect_error "disks\[0\]: cannot open '$tmp/nodisk.img' for writing" run --kernel "$kernel" --disk "path=$tmp/nodisk.img"
+expect_error "disks\[1\]: '$tmp/disk.img' is already disks\[0\]" run --kernel "$kernel" --disk "path=$tmp/disk.img" --disk "path=$tmp/disk.img,readonly=on"
+expect_error "disks\[0\]: serial is longer than 20 bytes" run --kernel "$kernel" --disk "path=$tmp/disk.img,serial=abcdefghijklmnopqrstuvwxyz"
+expect_error "disks\[0\]: '$tmp' is not a regular file or block device" run --kernel "$kernel" --disk "path=$tmp,readonly=on"
+printf '{\n  "disks": [\n    { "path": "%s" },\n    { "path": "%s", "readonly": "yes" }\n  ]\n}\n' \
+	"$tmp/disk.img" "$tmp/disk.img" > "$tmp/disks.json"
+expect_error "disks.json:4:[0-9]+: 'disks\[1\].readonly' must be a boolean" run --kernel "$kernel" --config "$tmp/disks.json"
+printf '{\n  "disks": [ { "path": "%s", "seriall": "x" } ]\n}\n' "$tmp/disk.img" > "$tmp/disks2.json"
+expect_error "disks2.json:2:[0-9]+: unknown key 'seriall' in 'disks\[0\]' \(did you mean 'serial'\?\)" run --kernel "$kernel" --config "$tmp/disks2.json"
+printf '{\n  "disks": { "path": "x" }\n}\n' > "$tmp/disks3.json"
+expect_error "disks3.json:2:12: 'disks' must be an array, got object" run --kernel "$kernel" --config "$tmp/disks3.json"
+
 # Round trip: the printed config, fed back, prints the same config.
-printf '{ "kernel": "%s", "cpus": 3, "memory": "1G", "cmdline": "console=ttyS0 quiet", "timeout": 9 }\n' \
-	"$kernel" > "$tmp/vm.json"
+printf '{ "kernel": "%s", "cpus": 3, "memory": "1G", "cmdline": "console=ttyS0 quiet", "timeout": 9,
+  "disks": [ { "path": "%s", "serial": "file-disk" } ] }\n' \
+	"$kernel" "$tmp/disk.img" > "$tmp/vm.json"
 if "$basalt" run --config "$tmp/vm.json" --memory 2G --print-config > "$tmp/a.json" &&
    "$basalt" run --config "$tmp/a.json" --print-config > "$tmp/b.json" &&
    cmp -s "$tmp/a.json" "$tmp/b.json" &&
-   grep -q '"cpus": 3' "$tmp/a.json" && grep -q '"memory": "2G"' "$tmp/a.json"; then
+   grep -q '"cpus": 3' "$tmp/a.json" && grep -q '"memory": "2G"' "$tmp/a.json" &&
+   grep -q '"serial": "file-disk"' "$tmp/a.json"; then
 	echo "ok: --print-config round trip (flags override the file)"
 else
 	echo "FAIL: --print-config round trip"; cat "$tmp/a.json" "$tmp/b.json"; fail=1
+fi
+
+# A --disk flag replaces the file's disks.
+truncate -s 1M "$tmp/disk2.img"
+if "$basalt" run --config "$tmp/vm.json" --disk "path=$tmp/disk2.img,readonly=on,cache=writethrough" \
+	--print-config > "$tmp/c.json" && grep -q "disk2.img" "$tmp/c.json" &&
+   ! grep -q "file-disk" "$tmp/c.json" && grep -q '"cache": "writethrough"' "$tmp/c.json"; then
+	echo "ok: --disk replaces the config file's disks"
+else
+	echo "FAIL: --disk with --config"; cat "$tmp/c.json"; fail=1
 fi
 
 # Help and version.

@@ -1,16 +1,20 @@
 #!/bin/sh
 # Runs inside the VM host (directly, or in the nested-KVM L1 VM): starts
-# basalt on a spinning test guest and checks every thread of the running
-# process: CapEff 0, NoNewPrivs 1, Seccomp 2 (filter mode).  Then SIGTERM
+# basalt on a spinning test guest with a disk (so an I/O thread exists) and
+# checks every thread of the running process: CapEff 0, NoNewPrivs 1,
+# Seccomp 2 (filter mode).  Then SIGTERM
 # must end it with status 130.  With JAIL=1 it also runs basalt jailed in an
 # empty directory as uid/gid 65534 and checks both.
 #   sandbox-check.sh BASALT GUEST.elf [jail]
 basalt=$1 guest=$2 mode=${3:-plain}
 fail=0
-set --
+img=$(mktemp /tmp/basalt-sbdisk.XXXXXX)
+trap 'rm -f "$img"' EXIT
+dd if=/dev/zero of="$img" bs=1024 count=1024 2>/dev/null
+set -- --disk "path=$img"
 if [ "$mode" = jail ]; then
 	jail=$(mktemp -d /tmp/basalt-jail.XXXXXX)
-	set -- --jail "$jail" --uid 65534 --gid 65534
+	set -- "$@" --jail "$jail" --uid 65534 --gid 65534
 	# LeakSanitizer lists threads through /proc, which an empty jail lacks.
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
@@ -30,7 +34,8 @@ for t in "/proc/$pid/task/"*; do
 	[ "$nnp" = 1 ] || { echo "FAIL: $name without no_new_privs"; fail=1; }
 	[ "$sec" = 2 ] || { echo "FAIL: $name has no seccomp filter"; fail=1; }
 done
-[ "$n" -ge 2 ] || { echo "FAIL: expected a main and a vCPU thread, saw $n"; fail=1; }
+[ "$n" -ge 3 ] || { echo "FAIL: expected main, vCPU and I/O threads, saw $n"; fail=1; }
+grep -qx blk0 /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread (blk0)"; fail=1; }
 if [ "$mode" = jail ]; then
 	uid=$(grep '^Uid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')
 	gid=$(grep '^Gid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')

@@ -427,7 +427,8 @@ static const char default_json[] =
 	"    \"dir\": null,\n"
 	"    \"uid\": null,\n"
 	"    \"gid\": null\n"
-	"  }\n"
+	"  },\n"
+	"  \"disks\": []\n"
 	"}\n";
 
 START_TEST(test_to_json_defaults)
@@ -455,6 +456,8 @@ START_TEST(test_to_json_defaults)
 	back.seccomp = SECCOMP_OFF;
 	back.jail.dir = strdup("/j");
 	back.jail.uid = back.jail.gid = 7;
+	back.ndisks = 1;
+	back.disks[0].path = strdup("/d");
 	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
 	ck_assert(vm_config_equal(&c, &back));
 	free(j);
@@ -507,6 +510,52 @@ START_TEST(test_sandbox_keys)
 	c.jail.dir = strdup("/nonexistent-jail");
 	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
 	ck_assert_str_eq(e.msg, "jail: cannot use '/nonexistent-jail': No such file or directory");
+	vm_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_disks)
+{
+	struct vm_config c, back;
+	struct bs_err e = { "" };
+	char *img = fixture_tmpfile("", 0, ".img"), *j, text[512];
+
+	vm_config_init(&c);
+	snprintf(text, sizeof(text),
+		 "{\"disks\": [{\"path\": \"%s\", \"serial\": \"s-1\", \"cache\": "
+		 "\"writethrough\"}, {\"path\": \"/dev/null\", \"readonly\": true}]}", img);
+	ck_assert_int_eq(vm_config_parse_json(&c, text, "vm.json", &e), 0);
+	ck_assert_uint_eq(c.ndisks, 2);
+	ck_assert_str_eq(c.disks[0].serial, "s-1");
+	ck_assert_int_eq(c.disks[0].cache, DISK_CACHE_WRITETHROUGH);
+	ck_assert(c.disks[1].readonly);
+	ck_assert_ptr_null(c.disks[1].serial);
+	/* /dev/null is neither a regular file nor a block device */
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "disks[1]: '/dev/null' is not a regular file or block device");
+	c.ndisks = 1;
+	free(c.disks[1].path);
+	c.disks[1].path = NULL;
+	ck_assert_int_eq(vm_config_validate(&c, &e), 0);
+	j = vm_config_to_json(&c);
+	vm_config_init(&back);
+	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
+	ck_assert(vm_config_equal(&c, &back));
+	back.disks[0].readonly = true;
+	ck_assert(!vm_config_equal(&c, &back));
+	free(j);
+	vm_config_free(&back);
+	/* errors point at the element or member, and change nothing */
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"disks\": [\n {\"path\": \"a\"},\n 7]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:3:2: 'disks[1]' must be an object, got integer");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"disks\": [{\"serial\": \"x\"}]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:12: 'disks[0]' needs a \"path\"");
+	ck_assert_uint_eq(c.ndisks, 1);
+	ck_assert_str_eq(c.disks[0].path, img);
+	unlink(img);
+	free(img);
 	vm_config_free(&c);
 }
 END_TEST
@@ -568,6 +617,7 @@ int main(void)
 	tcase_add_test(tj, test_to_json_defaults);
 	tcase_add_test(tj, test_sandbox_keys);
 	tcase_add_test(tj, test_to_json_full_round_trip);
+	tcase_add_test(tj, test_disks);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);
 	return fixture_run_suite(s);

@@ -83,7 +83,6 @@ START_TEST(msix_irqfd)
 	sink.route(sink.ctx, 1, 0, 0, false);
 	ck_assert(!r.msi[k.gsi[1] - KVM_IRQ_FIRST_MSI_GSI].valid);
 	msix_kvm_destroy(&k);
-	/* after destroy the eventfd binding is gone: a new one can bind */
 	kvm_irq_router_destroy(&r);
 }
 END_TEST

@@ -109,6 +109,9 @@ int blk_open(struct blk_backend **out, const char *path,
 	     const struct blk_opts *opts, struct io_loop *loop,
 	     struct bs_err *e);
 void blk_close(struct blk_backend *b);
+/* The loop was destroyed first (its ring exit dropped the file): blk_close
+ * then skips unregistering, a call the sandboxed main thread may not make. */
+void blk_forget_loop(struct blk_backend *b);
 
 /* Starts r; r->cb reports the outcome (see struct blk_req). */
 void blk_submit(struct blk_backend *b, struct blk_req *r);

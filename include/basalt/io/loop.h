@@ -88,6 +88,11 @@ void io_loop_wake(struct io_loop *l);
 /* Sets the hook io_loop_wake() runs on the loop thread.  Call before
  * io_loop_start(). */
 void io_loop_set_wake_hook(struct io_loop *l, io_watch_fn fn, void *opaque);
+/* Sets a hook run first on the loop thread (the sandbox installs the
+ * thread's seccomp filter there); non-zero ends the thread at once, the
+ * hook having reported why.  Call before io_loop_start(). */
+void io_loop_set_thread_hook(struct io_loop *l, int (*fn)(void *opaque),
+			     void *opaque);
 /* True when called on l's loop thread. */
 bool io_loop_on_thread(const struct io_loop *l);
 

@@ -91,6 +91,9 @@ int virtio_blk_create(struct virtio_blk **out, const struct virtio_blk_params *p
 		      struct bs_err *e);
 /* The caller stopped the loop first (or never had one). */
 void virtio_blk_destroy(struct virtio_blk *d);
+/* Stops taking requests and waits until none is in flight (what a device
+ * reset does; the VM calls it at shutdown). */
+void virtio_blk_quiesce(struct virtio_blk *d);
 /* Serves queue q until it is empty (the I/O thread does this on every
  * notification). */
 void virtio_blk_process(struct virtio_blk *d, unsigned q);
