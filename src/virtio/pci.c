@@ -346,8 +346,16 @@ static void bar_write(void *dev, uint64_t off, const void *data, unsigned len)
 	memcpy(&v, data, len > 4 ? 4 : len);
 	pthread_mutex_lock(&t->lock);
 	if (off < VIRTIO_PCI_COMMON_LEN) {
-		if (common_width((unsigned)off) == len)
+		if (common_width((unsigned)off) == len) {
 			common_write(t, (unsigned)off, v);
+		} else if (len == 8 && off >= VPCI_Q_DESCLO && !(off & 7)) {
+			/* A 64-bit queue address in one access: both halves. */
+			uint32_t hi;
+
+			memcpy(&hi, (const uint8_t *)data + 4, 4);
+			common_write(t, (unsigned)off, v);
+			common_write(t, (unsigned)off + 4, hi);
+		}
 	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
 		   off - VIRTIO_PCI_DEVCFG_OFF < t->p.cfg_size &&
 		   len <= t->p.cfg_size - (off - VIRTIO_PCI_DEVCFG_OFF) &&

@@ -138,6 +138,55 @@ void guest_pci_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off,
 uint32_t guest_pci_ecam_read32(uint64_t base, unsigned bus, unsigned dev,
 			       unsigned fn, unsigned off);
 
+/* --- virtio-pci (modern), polling driver (lib/virtio.c) ------------------------ */
+struct guest_virtio {
+	unsigned dev;                   /* bus 0 slot */
+	uint64_t common, notify, isr, devcfg;   /* physical addresses */
+	uint32_t notify_mult;
+	uint16_t num_queues;
+	uint64_t device_features;
+};
+
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+#define GUEST_VQ_MEM 8192               /* per queue, 4 KiB aligned */
+struct guest_vq {
+	struct guest_virtio *v;
+	unsigned index;
+	uint16_t size, avail_idx, used_seen;
+	struct virtq_desc *desc;
+	volatile uint16_t *avail;
+	volatile uint8_t *used;
+	uint64_t notify_addr;
+};
+
+struct guest_vbuf {
+	void *addr;
+	uint32_t len;
+	bool device_writes;
+};
+
+/* The nth device with this virtio device ID on bus 0; turns on memory
+ * decoding and bus mastering and locates the capabilities. */
+int guest_virtio_find(uint16_t virtio_id, unsigned nth, struct guest_virtio *v);
+/* Reset, ACKNOWLEDGE, DRIVER, features (want & offered, plus VERSION_1),
+ * FEATURES_OK (checked).  *got = what was accepted. */
+int guest_virtio_negotiate(struct guest_virtio *v, uint64_t want, uint64_t *got);
+/* Queue q with size entries (power of two <= 128) in mem (GUEST_VQ_MEM
+ * bytes, 4 KiB aligned), enabled. */
+int guest_vq_init(struct guest_virtio *v, unsigned q, struct guest_vq *vq,
+		  void *mem, uint16_t size);
+void guest_virtio_driver_ok(struct guest_virtio *v);
+uint8_t guest_virtio_status(const struct guest_virtio *v);
+/* Runs one chain of n buffers and polls for its completion: the used
+ * length, or -1 after a 20 s (or so) timeout. */
+int64_t guest_vq_run(struct guest_vq *vq, const struct guest_vbuf *b, unsigned n);
+
 /* --- ACPI ------------------------------------------------------------------------ */
 /* Physical address of the ACPI table with signature sig (checksum
  * verified), found through the PVH start info's RSDP or the BIOS-area scan;
