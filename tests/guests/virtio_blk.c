@@ -7,7 +7,10 @@
  *   read past the end (IOERR) and an unknown type (UNSUPP); with two or
  *   more queues, sector 400 is written through queue 1 and read through 0.
  * With cmdline ro=1 the disk must be read-only: the feature is offered and
- * a write fails with IOERR.  The host side (tests/integration/
+ * a write fails with IOERR.  With records=R (durability test) it instead
+ * writes record n to sector n, FLUSHes, prints "flushed n", for n = 0, 1,
+ * ... until the disk is full, each record naming round R and n; the host
+ * kills basalt at a random moment and checks every flushed record.  The host side (tests/integration/
  * virtio-blk-guest.sh) then checks the image.  Exit 0 if every check held. */
 #include "lib/guest.h"
 
@@ -73,6 +76,23 @@ static bool all(const uint8_t *p, size_t n, uint8_t v)
 	return true;
 }
 
+/* Durability: record n in sector n, then FLUSH, then tell the host. */
+static int records(struct guest_vq *vq, uint64_t capacity, uint64_t round)
+{
+	for (uint64_t n = 0; n < capacity; n++) {
+		memset(data, 0, 512);
+		guest_snprintf((char *)data, 64, "REC %llu %llu\n", (unsigned long long)round,
+			       (unsigned long long)n);
+		if (req(vq, T_OUT, n, data, 512, false) != S_OK ||
+		    req(vq, T_FLUSH, 0, NULL, 0, false) != S_OK) {
+			guest_printf("virtio_blk: record %llu failed\n", (unsigned long long)n);
+			return GUEST_EXIT_FAIL;
+		}
+		guest_printf("flushed %llu\n", (unsigned long long)n);
+	}
+	return GUEST_EXIT_PASS;
+}
+
 int guest_main(void)
 {
 	struct guest_virtio v;
@@ -106,6 +126,8 @@ int guest_main(void)
 	      guest_virtio_status(&v));
 	CHECK(!!(feat & 1ull << F_RO) == ro, "read-only feature %s", ro ? "missing" : "offered");
 
+	if (guest_cmdline_get("records"))
+		return records(&vq[0], capacity, guest_cmdline_u64("records", 0));
 	/* GET_ID */
 	memset(data, 0, 32);
 	CHECK(req(&vq[0], T_GET_ID, 0, data, 20, true) == S_OK, "GET_ID status");
