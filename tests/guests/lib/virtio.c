@@ -76,8 +76,17 @@ int guest_virtio_find(uint16_t virtio_id, unsigned nth, struct guest_virtio *v)
 			case 4: v->devcfg = base; break;
 			}
 		}
-		if (!v->common || !v->notify || v->common >= (4ull << 30))
+		if (!v->common || !v->notify)
 			return -GUEST_EINVAL;
+		/* Firmware (SeaBIOS under QEMU) may put a 64-bit BAR above the
+		 * boot identity map: map it, uncached, like the PCI hole. */
+		for (unsigned i = 0; i < 4; i++) {
+			uint64_t a = i == 0 ? v->common : i == 1 ? v->notify :
+				     i == 2 ? v->isr : v->devcfg;
+
+			if (a >= (4ull << 30) && guest_map_phys(a, 4096, GUEST_MAP_UNCACHED))
+				return -GUEST_ERANGE;
+		}
 		v->num_queues = mmio_read16(v->common + C_NUMQ);
 		return 0;
 	}
