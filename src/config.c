@@ -213,7 +213,8 @@ static bool disks_equal(const struct vm_config *a, const struct vm_config *b)
 		if (!str_eq(a->disks[i].path, b->disks[i].path) ||
 		    a->disks[i].readonly != b->disks[i].readonly ||
 		    !str_eq(a->disks[i].serial, b->disks[i].serial) ||
-		    a->disks[i].cache != b->disks[i].cache)
+		    a->disks[i].cache != b->disks[i].cache ||
+		    a->disks[i].direct != b->disks[i].direct)
 			return false;
 	return true;
 }

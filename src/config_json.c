@@ -30,7 +30,8 @@ static const char *const top_keys[] = {
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
 static const char *const jail_keys[] = { "dir", "uid", "gid", NULL };
-static const char *const disk_keys[] = { "path", "readonly", "serial", "cache", NULL };
+static const char *const disk_keys[] = { "path", "readonly", "serial", "cache", "direct",
+					 NULL };
 static const char *const seccomp_names[] = {
 	[SECCOMP_ON] = "on", [SECCOMP_LOG] = "log", [SECCOMP_OFF] = "off",
 };
@@ -677,12 +678,12 @@ static int set_disks(const struct jctx *x, json_t *v, struct vm_config *c)
 				free(*dst);
 				if (!(*dst = strdup(json_string_value(m))))
 					return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
-			} else if (!strcmp(key, "readonly")) {
+			} else if (!strcmp(key, "readonly") || !strcmp(key, "direct")) {
 				if (!json_is_boolean(m))
 					return key_errf_path(x, EINVAL, path, 3,
-							     "'disks[%zu].readonly' must be a "
-							     "boolean, got %s", i, type_name(m));
-				d->readonly = json_is_true(m);
+							     "'disks[%zu].%s' must be a "
+							     "boolean, got %s", i, key, type_name(m));
+				*(key[0] == 'r' ? &d->readonly : &d->direct) = json_is_true(m);
 			} else if (!strcmp(key, "cache")) {
 				const char *s = json_is_string(m) ? json_string_value(m) : "";
 
@@ -950,6 +951,7 @@ static json_t *disks_json(const struct vm_config *c, int *err)
 		add(o, "serial", str(d->serial, err), err);
 		add(o, "cache", json_string(d->cache == DISK_CACHE_WRITETHROUGH ?
 					    "writethrough" : "writeback"), err);
+		add(o, "direct", json_boolean(d->direct), err);
 		if (!o || json_array_append_new(a, o)) {
 			*err = ENOMEM;
 			break;

@@ -83,7 +83,8 @@ int cfg_parse_disk(const char *spec, struct disk_config *d, struct bs_err *e)
 
 		if (!eq) {
 			r = bs_errf(e, EINVAL, P "'%s' is not key=value (keys: path, "
-				    "readonly, serial, cache)", cfg_show(tok, shown, sizeof(shown)));
+				    "readonly, serial, cache, direct)",
+				    cfg_show(tok, shown, sizeof(shown)));
 			break;
 		}
 		*eq = '\0';
@@ -97,6 +98,11 @@ int cfg_parse_disk(const char *spec, struct disk_config *d, struct bs_err *e)
 				r = bs_errf(e, EINVAL, P "readonly must be on or off, got '%s'",
 					    cfg_show(val, shown, sizeof(shown)));
 			d->readonly = b == 1;
+		} else if (!strcmp(tok, "direct")) {
+			if ((b = cfg_parse_bool(val)) < 0)
+				r = bs_errf(e, EINVAL, P "direct must be on or off, got '%s'",
+					    cfg_show(val, shown, sizeof(shown)));
+			d->direct = b == 1;
 		} else if (!strcmp(tok, "cache")) {
 			if (!strcmp(val, "writeback"))
 				d->cache = DISK_CACHE_WRITEBACK;
@@ -108,7 +114,7 @@ int cfg_parse_disk(const char *spec, struct disk_config *d, struct bs_err *e)
 					    cfg_show(val, shown, sizeof(shown)));
 		} else {
 			r = bs_errf(e, EINVAL, P "unknown key '%s' (keys: path, readonly, "
-				    "serial, cache)", cfg_show(tok, shown, sizeof(shown)));
+				    "serial, cache, direct)", cfg_show(tok, shown, sizeof(shown)));
 		}
 		if (dst) {
 			if (!*val) {

@@ -14,7 +14,7 @@ const char *cfg_show(const char *s, char *buf, size_t len);
 int cfg_parse_port(const char *s, uint16_t *out);
 
 /* A --disk value "path=P[,readonly=on|off][,serial=S]
- * [,cache=writeback|writethrough]" into d (zeroed first; strings
+ * [,cache=writeback|writethrough][,direct=on|off]" into d (zeroed first; strings
  * malloc'd).  Errors start "--disk: "; -EINVAL or -ENOMEM. */
 struct disk_config;
 struct bs_err;

@@ -33,6 +33,7 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 	struct vm_disk *dk = &vm->disks[i];
 	struct blk_opts o = {
 		.readonly = dc->readonly,
+		.direct = dc->direct,
 		.cache = dc->cache == DISK_CACHE_WRITETHROUGH ? BLK_CACHE_WRITETHROUGH :
 								BLK_CACHE_WRITEBACK,
 	};

@@ -30,6 +30,7 @@ struct disk_config {
 	bool readonly;
 	char *serial;              /* NULL = none; printable ASCII, <= 20 bytes */
 	enum disk_cache cache;     /* writeback: FLUSH = fdatasync; writethrough: O_DSYNC */
+	bool direct;               /* O_DIRECT: bypass the host page cache */
 };
 enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 #define BS_NO_ID (-1)

@@ -184,6 +184,7 @@ int blk_open(struct blk_backend **out, const char *path,
 		return bs_errf(e, ENOMEM, "%s: out of memory", path);
 	}
 	b->readonly = opts->readonly;
+	b->direct = opts->direct;
 	b->slot = -1;
 	b->has_zero_range = true;
 	b->has_punch_hole = true;

@@ -63,6 +63,7 @@ truncate -s 1M "$tmp/disk.img"
 expect_error "--disk: needs path=FILE" run --kernel "$kernel" --disk readonly=on
 expect_error "--disk: unknown key 'size'" run --kernel "$kernel" --disk "path=$tmp/disk.img,size=1G"
 expect_error "--disk: cache must be writeback or writethrough, got 'none'" run --kernel "$kernel" --disk "path=$tmp/disk.img,cache=none"
+expect_error "--disk: direct must be on or off, got 'yes please'" run --kernel "$kernel" --disk "path=$tmp/disk.img,direct=yes please"
 expect_error "--disk: readonly must be on or off, got 'maybe'" run --kernel "$kernel" --disk "path=$tmp/disk.img,readonly=maybe"
 expect_error "disks\[0\]: cannot open '$tmp/nodisk.img' for writing" run --kernel "$kernel" --disk "path=$tmp/nodisk.img"
 expect_error "disks\[1\]: '$tmp/disk.img' is already disks\[0\]" run --kernel "$kernel" --disk "path=$tmp/disk.img" --disk "path=$tmp/disk.img,readonly=on"

@@ -90,6 +90,8 @@ struct blk_backend {
 	uint64_t size;              /* bytes */
 	uint32_t logical_block_size;
 	bool readonly;
+	bool direct;                /* O_DIRECT: buffers, offsets and lengths
+				     * must be multiples of logical_block_size */
 	bool is_blockdev;
 	/* Cleared at the first -EOPNOTSUPP so later requests skip the failing
 	 * call; tests clear them to reach the write-zeros fallback. */
