@@ -84,14 +84,14 @@ static const struct sb_rule main_rules[] = {
 };
 
 /* I/O threads (io_uring loops serving devices): the ring, eventfd reads
- * and writes (notifications in, interrupts out through irqfds), the
- * synchronous block engine's calls, and memory for requests -- mappings
+ * and writes (notifications in, interrupts out through irqfds), poll (the
+ * loop's mode without io_uring), the synchronous block engine's calls, and memory for requests -- mappings
  * never executable. */
 static const unsigned long io_prot[] = {
 	PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE,
 };
 static const struct sb_rule io_rules[] = {
-	ALLOW(io_uring_enter), ALLOW(read), ALLOW(write), ALLOW(preadv),
+	ALLOW(io_uring_enter), ALLOW(poll), ALLOW(read), ALLOW(write), ALLOW(preadv),
 	ALLOW(pwritev), ALLOW(pread64), ALLOW(pwrite64), ALLOW(fdatasync),
 	ALLOW(fallocate), ALLOW(futex), ALLOW_ARG(mmap, 2, io_prot), ALLOW_ARG(mprotect, 2, io_prot),
 	ALLOW(munmap), ALLOW(madvise), ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn),

@@ -43,10 +43,9 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 
 	snprintf(loop_name, sizeof(loop_name), "blk%u", i);
 	snprintf(dev_name, sizeof(dev_name), "virtio-blk%u", i);
-	r = io_loop_create(&dk->loop, loop_name, e);
+	r = io_loop_create_any(&dk->loop, loop_name, e);
 	if (r)
-		return bs_errf(e, -r, "disks[%u]: %s (basalt serves disks from an "
-			       "io_uring event loop)", i, e->msg);
+		return bs_errf(e, -r, "disks[%u]: %s", i, e->msg);
 	io_loop_set_thread_hook(dk->loop, io_thread_enter, vm);
 	r = blk_open(&dk->backend, dc->path, &o, dk->loop, e);
 	if (r)

@@ -213,7 +213,8 @@ int blk_open(struct blk_backend **out, const char *path,
 	}
 
 	b->engine = &blk_engine_sync;
-	if (loop) {
+	/* A poll() mode loop (no io_uring) means the sync engine, as meant. */
+	if (loop && io_loop_uses_io_uring(loop)) {
 		struct bs_err ue = { "" };
 
 		b->loop = loop;

@@ -28,6 +28,7 @@ struct io_watch {
 };
 
 struct io_loop {
+	bool uring;                  /* false: poll() mode, fd watches only */
 	struct io_uring ring;
 	char name[16];
 	pthread_t thread;
@@ -83,8 +84,11 @@ static int ring_restrict(struct io_loop *l)
 
 struct io_uring_sqe *io_loop_get_sqe(struct io_loop *l, struct io_completion *c)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+	struct io_uring_sqe *sqe;
 
+	if (!l->uring)
+		return NULL;
+	sqe = io_uring_get_sqe(&l->ring);
 	if (!sqe) {
 		/* SQ full: hand the batch to the kernel now. */
 		int ret = io_uring_submit(&l->ring);
@@ -116,8 +120,11 @@ static void watch_free(struct io_watch *w)
 
 static int watch_arm(struct io_watch *w)
 {
-	struct io_uring_sqe *sqe = io_loop_get_sqe(w->loop, &w->comp);
+	struct io_uring_sqe *sqe;
 
+	if (!w->loop->uring)
+		return 0;	/* poll() mode: the loop polls every live watch */
+	sqe = io_loop_get_sqe(w->loop, &w->comp);
 	if (!sqe)
 		return -EAGAIN;
 	io_uring_prep_poll_multishot(sqe, w->fd, POLLIN);
@@ -193,6 +200,13 @@ void io_loop_remove_fd_watch(struct io_loop *l, struct io_watch *w)
 	if (!w || w->removing)
 		return;
 	w->removing = true;
+	if (!l->uring) {
+		/* poll() mode: the running pass may still hold w; it frees
+		 * removed watches when it ends. */
+		if (!io_loop_on_thread(l))
+			watch_free(w);
+		return;
+	}
 	if (!w->armed) {
 		if (!w->in_cb)
 			watch_free(w);
@@ -238,6 +252,42 @@ static void dispatch(struct io_loop *l)
 	}
 }
 
+/* poll() mode (no io_uring on this host): wait for any watched fd, run
+ * the callbacks of those that fired.  Callbacks may add or remove watches;
+ * a removed watch is skipped and freed after the pass. */
+static void poll_mode_run(struct io_loop *l)
+{
+	struct pollfd pf[IO_LOOP_MAX_WATCHES];
+	struct io_watch *ws[IO_LOOP_MAX_WATCHES];
+
+	while (!atomic_load(&l->stop)) {
+		unsigned n = 0;
+
+		for (struct io_watch *w = l->watches; w && n < IO_LOOP_MAX_WATCHES; w = w->next) {
+			if (w->removing)
+				continue;
+			pf[n] = (struct pollfd){ w->fd, POLLIN, 0 };
+			ws[n++] = w;
+		}
+		if (poll(pf, n, -1) < 0 && errno != EINTR) {
+			log_err("io loop %s: poll: %s", l->name, strerror(errno));
+			break;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (!pf[i].revents || ws[i]->removing)
+				continue;
+			ws[i]->in_cb = true;
+			ws[i]->cb(ws[i]->opaque);
+			ws[i]->in_cb = false;
+		}
+		for (struct io_watch *w = l->watches, *next; w; w = next) {
+			next = w->next;
+			if (w->removing && !w->in_cb)
+				watch_free(w);
+		}
+	}
+}
+
 static void *loop_thread(void *arg)
 {
 	struct io_loop *l = arg;
@@ -254,6 +304,11 @@ static void *loop_thread(void *arg)
 	if (l->thread_hook && l->thread_hook(l->thread_opaque))
 		return NULL;
 	current_loop = l;
+	if (!l->uring) {
+		poll_mode_run(l);
+		current_loop = NULL;
+		return NULL;
+	}
 	while (!atomic_load(&l->stop)) {
 		/* The one submit of this iteration: everything the previous
 		 * round of callbacks queued goes in with the wait. */
@@ -336,6 +391,9 @@ int io_loop_register_file(struct io_loop *l, int fd, struct bs_err *e)
 {
 	int slot = -1, ret;
 
+	if (!l->uring)
+		return bs_errf(e, EOPNOTSUPP, "io loop %s: poll() mode has no fixed "
+			       "files (no io_uring)", l->name);
 	pthread_mutex_lock(&l->files_lock);
 	for (int i = 0; i < IO_LOOP_FILES; i++) {
 		if (!(l->files_used[i / 64] & (1ull << (i % 64)))) {
@@ -363,7 +421,7 @@ void io_loop_unregister_file(struct io_loop *l, int slot)
 {
 	int none = -1, ret;
 
-	if (slot < 0 || slot >= IO_LOOP_FILES)
+	if (slot < 0 || slot >= IO_LOOP_FILES || !l->uring)
 		return;
 	pthread_mutex_lock(&l->files_lock);
 	ret = io_uring_register_files_update(&l->ring, slot, &none, 1);
@@ -394,6 +452,7 @@ int io_loop_create(struct io_loop **out, const char *name, struct bs_err *e)
 		return bs_errf(e, ENOMEM, "io loop %s", name);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->wake_fd = -1;
+	l->uring = true;
 	pthread_mutex_init(&l->files_lock, NULL);
 
 	memset(&p, 0, sizeof(p));
@@ -452,10 +511,47 @@ void io_loop_destroy(struct io_loop *l)
 	io_loop_stop(l);
 	/* Exiting the ring cancels whatever is left; the kernel then drops
 	 * its references to the watches and files. */
-	io_uring_queue_exit(&l->ring);
+	if (l->uring)
+		io_uring_queue_exit(&l->ring);
 	while (l->watches)
 		watch_free(l->watches);
 	close(l->wake_fd);
 	pthread_mutex_destroy(&l->files_lock);
 	free(l);
+}
+
+int io_loop_create_any(struct io_loop **out, const char *name, struct bs_err *e)
+{
+	struct io_loop *l;
+	int ret = io_loop_create(out, name, e);
+
+	if (ret != -ENOSYS && ret != -EPERM && ret != -EINVAL && ret != -EOPNOTSUPP)
+		return ret;
+	log_info("%s; serving with poll() and synchronous I/O instead", e->msg);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return bs_errf(e, ENOMEM, "io loop %s", name);
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	pthread_mutex_init(&l->files_lock, NULL);
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wake_fd < 0) {
+		ret = bs_errf(e, errno, "io loop %s: eventfd: %s", name, strerror(errno));
+		goto fail;
+	}
+	ret = io_loop_add_fd_watch(l, l->wake_fd, wake_cb, l, &l->wake_watch, e);
+	if (ret < 0) {
+		close(l->wake_fd);
+		goto fail;
+	}
+	*out = l;
+	return 0;
+fail:
+	pthread_mutex_destroy(&l->files_lock);
+	free(l);
+	return ret;
+}
+
+bool io_loop_uses_io_uring(const struct io_loop *l)
+{
+	return l->uring;
 }

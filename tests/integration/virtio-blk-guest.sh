@@ -3,8 +3,10 @@
 # with it as a virtio-blk disk (2 vCPUs, so 2 request queues), and checks
 # the image's bytes afterwards: what the guest wrote is there (after its
 # FLUSH), discarded and zeroed ranges read as zeros, nothing else changed.
-# With "ro" the disk is read-only and the image must be unchanged.
-#   virtio-blk-guest.sh BASALT GUEST.elf [ro]
+# With "ro" the disk is read-only and the image must be unchanged; with
+# "sync" basalt runs as on a host without io_uring (BASALT_NO_IO_URING=1:
+# poll() loop, synchronous block engine).
+#   virtio-blk-guest.sh BASALT GUEST.elf [ro|sync]
 # POSIX sh: it also runs inside the nested-KVM L1 VM's busybox.
 set -u
 basalt=$1 guest=$2 mode=${3:-rw}
@@ -29,14 +31,20 @@ cp "$img" "$dir/before.img"
 
 ro='' cmd_ro=''
 [ "$mode" = ro ] && { ro=,readonly=on; cmd_ro=' ro=1'; }
+[ "$mode" = sync ] && { export BASALT_NO_IO_URING=1; echo "(no io_uring: BASALT_NO_IO_URING=1)"; }
 echo "+ $basalt run --kernel $guest --cpus 2 --disk path=$img,serial=blk-guest-1$ro"
-"$basalt" run --kernel "$guest" --memory 128M --cpus 2 --console stdio --timeout 60 \
+"$basalt" run -v --kernel "$guest" --memory 128M --cpus 2 --console stdio --timeout 60 \
 	--disk "path=$img,serial=blk-guest-1$ro" --cmdline "serial=blk-guest-1$cmd_ro" \
 	> "$dir/out" 2>&1
 rc=$?
 cat "$dir/out"
 [ "$rc" = 0 ] || { echo "FAIL: exit status $rc, expected 0"; fail=1; }
 grep -q 'virtio_blk: [0-9]* checks, 0 failed' "$dir/out" || { echo "FAIL: guest checks"; fail=1; }
+if [ "$mode" = sync ]; then
+	grep -q 'sync engine' "$dir/out" || { echo "FAIL: not on the sync engine"; fail=1; }
+else
+	grep -q 'uring engine' "$dir/out" || { echo "FAIL: not on the io_uring engine"; fail=1; }
+fi
 
 check() {	# check WHAT SECTOR COUNT EXPECTED-FILE
 	sector "$2" "$3" > "$dir/got"

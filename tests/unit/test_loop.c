@@ -359,6 +359,64 @@ START_TEST(env_disables_io_uring)
 }
 END_TEST
 
+/* Without io_uring, io_loop_create_any() gives a poll() mode loop: fd
+ * watches and the wake hook work, SQEs and fixed files do not. */
+static int poll_fires;
+static int poll_fd = -1;
+static struct io_watch *poll_w;
+
+static void poll_cb(void *opaque)
+{
+	uint64_t v;
+
+	ck_assert_ptr_eq(opaque, &poll_fd);
+	ck_assert(io_loop_on_thread(loop));
+	while (read(poll_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	bump(&poll_fires);
+}
+
+static void remove_poll_watch(void)
+{
+	io_loop_remove_fd_watch(loop, poll_w);
+}
+
+START_TEST(poll_mode_fallback)
+{
+	uint64_t one = 1;
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	io_loop_destroy(loop);
+	setenv("BASALT_NO_IO_URING", "1", 1);
+	ck_assert_int_eq(io_loop_create_any(&loop, "test-poll", &err), 0);
+	unsetenv("BASALT_NO_IO_URING");
+	ck_assert(!io_loop_uses_io_uring(loop));
+	io_loop_set_wake_hook(loop, hook, &loop);
+	ck_assert_ptr_null(io_loop_get_sqe(loop, NULL));
+	ck_assert_int_eq(io_loop_register_file(loop, fd, &err), -EOPNOTSUPP);
+	poll_fd = fd;
+	poll_fires = 0;
+	ck_assert_int_eq(io_loop_add_fd_watch(loop, fd, poll_cb, &poll_fd, &poll_w, &err), 0);
+	ck_assert_int_eq(io_loop_start(loop, &err), 0);
+	ck_assert_int_eq(write(fd, &one, 8), 8);
+	wait_for(&poll_fires, 1);
+	ck_assert_int_eq(write(fd, &one, 8), 8);
+	wait_for(&poll_fires, 2);
+	run_on_loop(NULL);			/* the wake hook works too */
+	ck_assert(hook_on_loop);
+	run_on_loop(remove_poll_watch);		/* removal from the loop thread */
+	ck_assert_int_eq(write(fd, &one, 8), 8);
+	run_on_loop(NULL);
+	ck_assert_int_eq(poll_fires, 2);	/* removed: no more calls */
+	io_loop_stop(loop);
+	close(fd);
+	/* With io_uring available it is an ordinary loop. */
+	io_loop_destroy(loop);
+	ck_assert_int_eq(io_loop_create_any(&loop, "test-any", &err), 0);
+	ck_assert(io_loop_uses_io_uring(loop));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io_loop");
@@ -374,6 +432,7 @@ int main(void)
 	tcase_add_test(tc, restrictions_refuse_other_opcodes);
 	tcase_add_test(tc, fixed_file_slots);
 	tcase_add_test(tc, env_disables_io_uring);
+	tcase_add_test(tc, poll_mode_fallback);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

@@ -44,6 +44,7 @@
 #include "basalt/err.h"
 
 #define IO_LOOP_FILES 64      /* fixed-file table slots per loop */
+#define IO_LOOP_MAX_WATCHES 128   /* fd watches served in poll() mode */
 #define IO_LOOP_ENTRIES 256   /* SQ entries; the CQ has twice as many */
 
 struct io_loop;
@@ -71,6 +72,13 @@ struct io_watch;
 /* Creates a loop named name (thread name, at most 15 characters used).
  * The ring is set up, restricted and enabled; no thread yet. */
 int io_loop_create(struct io_loop **out, const char *name, struct bs_err *e);
+/* Like io_loop_create(), but where io_uring is unavailable (the errors
+ * above) it makes a poll() mode loop instead: fd watches, the wake hook and
+ * the thread hook work as usual, io_loop_get_sqe() returns NULL and files
+ * cannot be registered, so block backends opened on it use the synchronous
+ * engine.  Logs which mode it chose. */
+int io_loop_create_any(struct io_loop **out, const char *name, struct bs_err *e);
+bool io_loop_uses_io_uring(const struct io_loop *l);
 /* Stops the loop if running and frees it.  Requests still in flight are
  * cancelled by the kernel and their callbacks are never called: close the
  * users (e.g. blk_close()) after their requests completed, then destroy. */
