@@ -123,7 +123,7 @@ static double fio_iops(const char *fio, const char *image, const struct workload
 	double iops = -1;
 
 	snprintf(cmd, sizeof(cmd), "%s --name=b --filename=%s --ioengine=io_uring "
-		 "--rw=%s --bs=%u --iodepth=%u --runtime=3 --time_based "
+		 "--rw=%s --bs=%u --iodepth=%u --runtime=3 --time_based --invalidate=0 "
 		 "--output-format=terse --terse-version=3 2>/dev/null", fio, image,
 		 w->fio_rw, w->bs, w->qd);
 	f = popen(cmd, "r");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basalt/io/loop.h"
@@ -40,6 +41,9 @@ struct io_loop {
 	void *wake_opaque;
 	int (*thread_hook)(void *opaque);
 	void *thread_opaque;
+	io_poll_fn poller;
+	void *poller_opaque;
+	uint64_t poll_ns;
 	struct io_watch *watches;    /* every live watch, for destroy */
 	pthread_mutex_t files_lock;
 	uint64_t files_used[IO_LOOP_FILES / 64];
@@ -288,6 +292,39 @@ static void poll_mode_run(struct io_loop *l)
 	}
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Before sleeping, poll for up to poll_ns: the poller looks for new work
+ * (a virtqueue's avail ring) without waiting for its notification, and a
+ * completion ends the wait as well.  Each find restarts the budget.  This
+ * trades an idle core's time for the wake-up latency of the thread, which
+ * dominates a lone request's round trip. */
+static void busy_poll(struct io_loop *l)
+{
+	uint64_t deadline;
+
+	io_uring_submit(&l->ring);
+	deadline = mono_ns() + l->poll_ns;
+	while (!io_uring_cq_ready(&l->ring) && !atomic_load(&l->stop)) {
+		int found = l->poller(l->poller_opaque);
+
+		if (found > 0) {
+			io_uring_submit(&l->ring);
+			deadline = mono_ns() + l->poll_ns;
+			continue;
+		}
+		if (found < 0 || mono_ns() >= deadline)
+			break;
+		__builtin_ia32_pause();
+	}
+}
+
 static void *loop_thread(void *arg)
 {
 	struct io_loop *l = arg;
@@ -310,9 +347,13 @@ static void *loop_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&l->stop)) {
-		/* The one submit of this iteration: everything the previous
-		 * round of callbacks queued goes in with the wait. */
-		int ret = io_uring_submit_and_wait(&l->ring, 1);
+		int ret;
+
+		if (l->poller)
+			busy_poll(l);
+		/* The one blocking submit of this iteration: everything the
+		 * previous round of callbacks queued goes in with the wait. */
+		ret = io_uring_submit_and_wait(&l->ring, 1);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY &&
 		    ret != -ETIME) {
@@ -354,6 +395,14 @@ void io_loop_set_thread_hook(struct io_loop *l, int (*fn)(void *opaque),
 {
 	l->thread_hook = fn;
 	l->thread_opaque = opaque;
+}
+
+void io_loop_set_poller(struct io_loop *l, io_poll_fn fn, void *opaque,
+			unsigned poll_us)
+{
+	l->poller = fn;
+	l->poller_opaque = opaque;
+	l->poll_ns = (uint64_t)poll_us * 1000;
 }
 
 int io_loop_start(struct io_loop *l, struct bs_err *e)

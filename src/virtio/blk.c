@@ -295,16 +295,21 @@ void virtio_blk_process(struct virtio_blk *d, unsigned q)
 		struct virtq *vq;
 		int r;
 
+		bool again;
+
+		/* Ring accesses under the lock: a reset (quiesce, then the
+		 * transport clearing the queue) cannot overlap them. */
 		pthread_mutex_lock(&d->lock);
 		vq = d->active ? virtio_pci_queue(&d->t, q) : NULL;
 		r = vq ? vq_pop(vq, d->scratch, &e) : 0;
 		if (r == 1)
 			d->inflight++;
+		/* Empty: re-arm notifications; look again if buffers came in
+		 * meanwhile (they would not notify). */
+		again = r == 0 && vq && vq_enable_notify(vq);
 		pthread_mutex_unlock(&d->lock);
 		if (r == 0) {
-			/* Re-arm notifications; look again if buffers came in
-			 * meanwhile (they would not notify). */
-			if (vq && vq_enable_notify(vq))
+			if (again)
 				continue;
 			return;
 		}
@@ -329,6 +334,33 @@ void virtio_blk_process(struct virtio_blk *d, unsigned q)
 		}
 		handle(d, q, d->scratch);
 	}
+}
+
+/* The I/O loop's busy-poll hook: serve any queue with new buffers; with
+ * requests still in flight (writes run in io_uring's kernel workers, which
+ * need the CPU) and nothing new, let the thread sleep instead. */
+static int poll_queues(void *opaque)
+{
+	struct virtio_blk *d = opaque;
+	bool found = false, busy;
+
+	for (unsigned q = 0; q < d->p.num_queues; q++) {
+		struct virtq *vq;
+		bool has;
+
+		pthread_mutex_lock(&d->lock);
+		vq = d->active ? virtio_pci_queue(&d->t, q) : NULL;
+		has = vq && vq_has_avail(vq);
+		pthread_mutex_unlock(&d->lock);
+		if (has) {
+			virtio_blk_process(d, q);
+			found = true;
+		}
+	}
+	pthread_mutex_lock(&d->lock);
+	busy = d->inflight > 0;
+	pthread_mutex_unlock(&d->lock);
+	return found ? 1 : busy ? -1 : 0;
 }
 
 /* ---- transport callbacks ---- */
@@ -418,6 +450,8 @@ int virtio_blk_create(struct virtio_blk **out, const struct virtio_blk_params *p
 		.sink = p->sink, .vm_fd = p->vm_fd, .name = p->name,
 	};
 	r = virtio_pci_init(&d->t, &tp, e);
+	if (!r && p->loop && p->poll_us)
+		io_loop_set_poller(p->loop, poll_queues, d, p->poll_us);
 	for (unsigned q = 0; !r && p->loop && q < p->num_queues; q++) {
 		d->wctx[q] = (struct virtio_blk_watch){ d, q };
 		r = io_loop_add_fd_watch(p->loop, virtio_pci_notify_fd(&d->t, q),

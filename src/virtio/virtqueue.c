@@ -463,3 +463,9 @@ bool vq_enable_notify(struct virtq *vq)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return rd16_acquire(vq->avail_hva + AVAIL_IDX) != vq->last_avail_idx;
 }
+
+bool vq_has_avail(const struct virtq *vq)
+{
+	return vq->ready && !vq->broken &&
+	       rd16_acquire(vq->avail_hva + AVAIL_IDX) != vq->last_avail_idx;
+}

@@ -101,6 +101,15 @@ void io_loop_set_wake_hook(struct io_loop *l, io_watch_fn fn, void *opaque);
  * hook having reported why.  Call before io_loop_start(). */
 void io_loop_set_thread_hook(struct io_loop *l, int (*fn)(void *opaque),
 			     void *opaque);
+/* Busy polling (io_uring mode): before the loop sleeps it calls fn (on the
+ * loop thread) until fn finds no work and no completion arrived for
+ * poll_us microseconds.  fn returns 1 if it found (and queued) work, 0 if
+ * not, -1 to sleep at once (e.g. requests are in flight in kernel workers,
+ * which need the CPU more than a spinning poller does).  One poller per
+ * loop; call before io_loop_start(). */
+typedef int (*io_poll_fn)(void *opaque);
+void io_loop_set_poller(struct io_loop *l, io_poll_fn fn, void *opaque,
+			unsigned poll_us);
 /* True when called on l's loop thread. */
 bool io_loop_on_thread(const struct io_loop *l);
 

@@ -68,6 +68,8 @@ struct virtio_blk_params {
 	struct kvm_irq_router *irq;     /* as in struct virtio_pci_params */
 	const struct msix_sink *sink;
 	int vm_fd;
+	unsigned poll_us;               /* busy-poll the queues this long before
+					 * the I/O thread sleeps (0: never) */
 };
 
 struct virtio_blk {

@@ -159,6 +159,9 @@ void vq_set_avail_event(struct virtq *vq);
  * sleep on a notification that never comes. */
 void vq_disable_notify(struct virtq *vq);
 bool vq_enable_notify(struct virtq *vq);
+/* True if the driver made buffers available that were not popped yet
+ * (one acquire read of avail->idx; for polling devices). */
+bool vq_has_avail(const struct virtq *vq);
 
 /* vring_need_event() of the spec's virtio_queue.h appendix: true if
  * event_idx lies in the window (old, new_idx] of entries just published,
