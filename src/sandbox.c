@@ -94,9 +94,9 @@ static const struct sb_rule io_rules[] = {
 	ALLOW(io_uring_enter), ALLOW(poll), ALLOW(read), ALLOW(write), ALLOW(preadv),
 	ALLOW(pwritev), ALLOW(pread64), ALLOW(pwrite64), ALLOW(fdatasync),
 	ALLOW(fallocate), ALLOW(futex), ALLOW_ARG(mmap, 2, io_prot), ALLOW_ARG(mprotect, 2, io_prot),
-	ALLOW(munmap), ALLOW(madvise), ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn),
-	ALLOW(gettid), ALLOW(getpid), ALLOW(tgkill), ALLOW(clock_gettime),
-	ALLOW(exit), ALLOW(exit_group), ALLOW(restart_syscall),
+	ALLOW(munmap), ALLOW(madvise), ALLOW(brk), ALLOW(rt_sigprocmask),
+	ALLOW(rt_sigreturn), ALLOW(gettid), ALLOW(getpid), ALLOW(tgkill),
+	ALLOW(clock_gettime), ALLOW(exit), ALLOW(exit_group), ALLOW(restart_syscall),
 };
 
 /* What the sanitizer runtimes need on top (reports read /proc/self/maps,

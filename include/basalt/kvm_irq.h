@@ -23,7 +23,8 @@
 #include "basalt/err.h"
 
 #define KVM_IRQ_FIRST_MSI_GSI 24
-#define KVM_IRQ_MAX_GSI 1024
+/* KVM_MAX_IRQ_ROUTES is 4096 on x86: GSIs and entries stay below it. */
+#define KVM_IRQ_MAX_GSI 4000
 
 struct kvm_irq_router {
 	int vm_fd;

@@ -2,6 +2,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,7 +38,9 @@ static void cfg_read(void *dev, uint32_t off, void *data, unsigned len)
 	uint64_t max_sectors = 0xffffffffu;	/* per discard / write-zeroes range */
 
 	put_le(c + 0, d->p.backend->size / VIRTIO_BLK_SECTOR, 8);	/* capacity */
-	put_le(c + 12, VQ_MAX_SEGS - 2, 4);				/* seg_max */
+	/* seg_max: Linux puts up to seg_max + 2 descriptors in one indirect
+	 * table, which may not be longer than the queue (2.7.5.3.1). */
+	put_le(c + 12, (d->p.queue_size < VQ_MAX_SEGS ? d->p.queue_size : VQ_MAX_SEGS) - 2, 4);
 	put_le(c + 20, d->p.backend->logical_block_size, 4);		/* blk_size */
 	put_le(c + 34, d->p.num_queues, 2);				/* num_queues */
 	put_le(c + 36, max_sectors, 4);			/* max_discard_sectors */
@@ -68,15 +71,21 @@ static void finish(struct vblk_req *r, uint8_t status)
 			log_warn("%s: %s", d->p.name, e.msg);
 		notify = vq_need_notify(vq);
 	}
+	/* The interrupt goes out before the request stops counting as in
+	 * flight, so none can follow a completed reset (d->lock, then the
+	 * MSI-X lock: no path takes them the other way round). */
+	if (notify)
+		virtio_pci_irq_queue(&d->t, r->q);
 	d->requests++;
 	if (status != VIRTIO_BLK_S_OK)
 		d->errors++;
-	free(r->bounce);
+	if (r->bounce) {
+		d->bounce_bytes -= r->biov.iov_len;
+		free(r->bounce);
+	}
 	if (--d->inflight == 0)
 		pthread_cond_broadcast(&d->idle);
 	pthread_mutex_unlock(&d->lock);
-	if (notify)
-		virtio_pci_irq_queue(&d->t, r->q);
 	free(r);
 }
 
@@ -111,8 +120,22 @@ static int bounce_if_needed(struct vblk_req *r, uint32_t len, bool out)
 		aligned = !((uintptr_t)r->iov[i].iov_base % a) && !(r->iov[i].iov_len % a);
 	if (aligned)
 		return 0;
-	if (posix_memalign(&r->bounce, a, len))
+	/* Bounded: a guest could otherwise make us allocate up to 4 GiB per
+	 * request, 256 requests per queue.  Past the budget: IOERR. */
+	pthread_mutex_lock(&r->d->lock);
+	if (len > VIRTIO_BLK_BOUNCE_MAX - r->d->bounce_bytes) {
+		pthread_mutex_unlock(&r->d->lock);
 		return -ENOMEM;
+	}
+	r->d->bounce_bytes += len;
+	pthread_mutex_unlock(&r->d->lock);
+	if (posix_memalign(&r->bounce, a, len)) {
+		pthread_mutex_lock(&r->d->lock);
+		r->d->bounce_bytes -= len;
+		pthread_mutex_unlock(&r->d->lock);
+		r->bounce = NULL;
+		return -ENOMEM;
+	}
 	dst = r->bounce;
 	for (unsigned i = 0; out && i < r->niov; i++) {
 		memcpy(dst, r->iov[i].iov_base, r->iov[i].iov_len);
@@ -431,6 +454,8 @@ int virtio_blk_create(struct virtio_blk **out, const struct virtio_blk_params *p
 		return bs_errf(e, ENOMEM, "%s: out of memory", p->name);
 	}
 	d->p = *p;
+	snprintf(d->name, sizeof(d->name), "%s", p->name);
+	d->p.name = d->name;	/* the caller's string may not outlive us */
 	/* GET_ID: up to 20 bytes, NUL-padded, not necessarily terminated. */
 	if (p->serial)
 		memcpy(d->serial, p->serial, strnlen(p->serial, sizeof(d->serial)));

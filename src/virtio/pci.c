@@ -56,22 +56,18 @@ void virtio_pci_irq_queue(struct virtio_pci *t, unsigned q)
 		raise_vector(t, __atomic_load_n(&t->q[q].vector, __ATOMIC_RELAXED));
 }
 
+/* Called from I/O threads: never takes t->lock, which a vCPU resetting
+ * the device holds while it waits for those threads to drain (deadlock
+ * otherwise).  ISR, status bits and the config vector are atomics. */
 void virtio_pci_irq_config(struct virtio_pci *t)
 {
-	uint16_t vec;
-
-	pthread_mutex_lock(&t->lock);
-	t->isr |= 2;
-	vec = t->config_vector;
-	pthread_mutex_unlock(&t->lock);
-	raise_vector(t, vec);
+	__atomic_fetch_or(&t->isr, 2, __ATOMIC_SEQ_CST);
+	raise_vector(t, __atomic_load_n(&t->config_vector, __ATOMIC_ACQUIRE));
 }
 
 void virtio_pci_needs_reset(struct virtio_pci *t)
 {
-	pthread_mutex_lock(&t->lock);
-	t->status |= VIRTIO_STATUS_NEEDS_RESET;
-	pthread_mutex_unlock(&t->lock);
+	__atomic_fetch_or(&t->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	log_warn("%s: device needs reset (guest broke the virtio protocol)",
 		 t->p.name);
 	virtio_pci_irq_config(t);
@@ -130,15 +126,26 @@ static void do_reset(struct virtio_pci *t)
 	}
 	t->driver_features = 0;
 	t->dfselect = t->gfselect = 0;
-	t->config_vector = VIRTIO_MSI_NO_VECTOR;
-	t->status = 0;
-	t->isr = 0;
+	__atomic_store_n(&t->config_vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->status, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->isr, 0, __ATOMIC_SEQ_CST);
 	t->queue_select = 0;
+}
+
+/* Stores the new status keeping a NEEDS_RESET an I/O thread set meanwhile. */
+static void store_status(struct virtio_pci *t, uint8_t now)
+{
+	uint8_t cur = __atomic_load_n(&t->status, __ATOMIC_SEQ_CST);
+
+	while (!__atomic_compare_exchange_n(&t->status, &cur,
+					    (uint8_t)(now | (cur & VIRTIO_STATUS_NEEDS_RESET)),
+					    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
 }
 
 static void write_status(struct virtio_pci *t, uint8_t v)
 {
-	uint8_t old = t->status, now;
+	uint8_t old = __atomic_load_n(&t->status, __ATOMIC_SEQ_CST), now;
 	struct bs_err e;
 
 	if (v == 0) {
@@ -160,19 +167,20 @@ static void write_status(struct virtio_pci *t, uint8_t v)
 		} else {
 			for (unsigned q = 0; q < t->p.num_queues; q++)
 				t->q[q].vq.features = t->driver_features;
-			t->status = now;
+			store_status(t, now);
 			if (t->p.ops->activate(t->p.dev, &e)) {
 				log_warn("%s: cannot start: %s", t->p.name, e.msg);
 				now |= VIRTIO_STATUS_NEEDS_RESET;
 			}
 		}
 	}
-	t->status = now;
+	store_status(t, now);
 }
 
 static bool queue_locked(const struct virtio_pci *t, const struct virtio_pci_queue *q)
 {
-	return q->enabled || (t->status & VIRTIO_STATUS_DRIVER_OK);
+	return q->enabled || (__atomic_load_n(&t->status, __ATOMIC_SEQ_CST) &
+			      VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void enable_queue(struct virtio_pci *t, struct virtio_pci_queue *q)
@@ -183,7 +191,7 @@ static void enable_queue(struct virtio_pci *t, struct virtio_pci_queue *q)
 		return;
 	if (vq_validate_rings(&q->vq, &e)) {
 		log_warn("%s: %s", t->p.name, e.msg);
-		t->status |= VIRTIO_STATUS_NEEDS_RESET;
+		__atomic_fetch_or(&t->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
 		return;
 	}
 	q->enabled = true;
@@ -203,7 +211,7 @@ static uint32_t common_read(struct virtio_pci *t, unsigned off)
 		return t->gfselect < 2 ? (uint32_t)(t->driver_features >> (32 * t->gfselect)) : 0;
 	case VPCI_MSIX: return t->config_vector;
 	case VPCI_NUMQ: return t->p.num_queues;
-	case VPCI_STATUS: return t->status;
+	case VPCI_STATUS: return __atomic_load_n(&t->status, __ATOMIC_SEQ_CST);
 	case VPCI_CFGGEN: return t->config_generation;
 	case VPCI_Q_SELECT: return t->queue_select;
 	}
@@ -236,7 +244,8 @@ static void common_write(struct virtio_pci *t, unsigned off, uint32_t v)
 	case VPCI_DFSELECT: t->dfselect = v; return;
 	case VPCI_GFSELECT: t->gfselect = v; return;
 	case VPCI_GF:
-		if (t->gfselect < 2 && !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
+		if (t->gfselect < 2 && !(__atomic_load_n(&t->status, __ATOMIC_SEQ_CST) &
+					 VIRTIO_STATUS_FEATURES_OK)) {
 			if (t->gfselect)
 				set_hi(&t->driver_features, v);
 			else
@@ -244,7 +253,9 @@ static void common_write(struct virtio_pci *t, unsigned off, uint32_t v)
 		}
 		return;
 	case VPCI_MSIX:
-		t->config_vector = (uint16_t)(v < t->msix.nvec ? v : VIRTIO_MSI_NO_VECTOR);
+		__atomic_store_n(&t->config_vector,
+				 (uint16_t)(v < t->msix.nvec ? v : VIRTIO_MSI_NO_VECTOR),
+				 __ATOMIC_RELEASE);
 		return;
 	case VPCI_STATUS: write_status(t, (uint8_t)v); return;
 	case VPCI_Q_SELECT: t->queue_select = (uint16_t)v; return;
@@ -317,8 +328,7 @@ static void bar_read(void *dev, uint64_t off, void *data, unsigned len)
 		}
 	} else if (off == VIRTIO_PCI_ISR_OFF && len == 1) {
 		/* Read-to-clear (4.1.4.5.1). */
-		*(uint8_t *)data = t->isr;
-		t->isr = 0;
+		*(uint8_t *)data = __atomic_exchange_n(&t->isr, 0, __ATOMIC_SEQ_CST);
 	} else if (off >= VIRTIO_PCI_DEVCFG_OFF &&
 		   off - VIRTIO_PCI_DEVCFG_OFF < t->p.cfg_size &&
 		   len <= t->p.cfg_size - (off - VIRTIO_PCI_DEVCFG_OFF)) {
@@ -431,6 +441,8 @@ int virtio_pci_init(struct virtio_pci *t, const struct virtio_pci_params *p,
 	    p->cfg_size > VIRTIO_PCI_DEVCFG_MAX)
 		return bs_errf(e, EINVAL, "%s: bad queue or config parameters", p->name);
 	t->p = *p;
+	snprintf(t->name, sizeof(t->name), "%s", p->name);
+	t->p.name = t->name;	/* the caller's string may not outlive us */
 	t->device_features = p->features | 1ull << VIRTIO_F_VERSION_1;
 	pthread_mutex_init(&t->lock, NULL);
 
@@ -517,6 +529,8 @@ void virtio_pci_destroy(struct virtio_pci *t)
 	if (t->p.ops)
 		pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof(*t));
+	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
+		t->q[q].notify_fd = -1;	/* a second destroy closes nothing */
 }
 
 struct virtq *virtio_pci_queue(struct virtio_pci *t, unsigned q)

@@ -185,6 +185,8 @@ START_TEST(config_space)
 
 	ck_assert_uint_eq(((uint64_t)hi << 32 | lo), IMG_SIZE / 512);
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVCFG_OFF + 34, 2), 1);	/* num_queues */
+	/* seg_max: an indirect table of seg_max + 2 must fit the queue */
+	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVCFG_OFF + 12, 4), QSIZE - 2);
 	ck_assert_uint_eq(rd(VIRTIO_PCI_DEVCFG_OFF + 40, 4), 1);	/* max_discard_seg */
 	wr(VPCI_DFSELECT, 4, 0);
 	ck_assert(rd(VPCI_DF, 4) & (1u << VIRTIO_BLK_F_FLUSH));

@@ -328,6 +328,26 @@ START_TEST(msix_and_notify)
 }
 END_TEST
 
+/* What I/O threads call must not need the transport lock: a vCPU resetting
+ * the device holds it while it waits for them (a deadlock before). */
+START_TEST(io_thread_calls_are_lock_free)
+{
+	wr(VPCI_MSIX, 2, 2);
+	pthread_mutex_lock(&t.lock);
+	virtio_pci_needs_reset(&t);
+	virtio_pci_irq_config(&t);
+	virtio_pci_irq_queue(&t, 0);
+	pthread_mutex_unlock(&t.lock);
+	ck_assert(rd(VPCI_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_ISR_OFF, 1), 2);
+	/* the driver's own status writes keep the device's NEEDS_RESET */
+	wr(VPCI_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	ck_assert(rd(VPCI_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(VPCI_STATUS, 1, 0);
+	ck_assert_uint_eq(rd(VPCI_STATUS, 1), 0);
+}
+END_TEST
+
 START_TEST(bad_params)
 {
 	struct virtio_pci u;
@@ -360,6 +380,7 @@ int main(void)
 	tcase_add_test(tc, widths_isr_devcfg);
 	tcase_add_test(tc, msix_and_notify);
 	tcase_add_test(tc, bad_params);
+	tcase_add_test(tc, io_thread_calls_are_lock_free);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

@@ -56,6 +56,8 @@
 #define VIRTIO_BLK_S_UNSUPP 2
 
 #define VIRTIO_BLK_CFG_SIZE 60
+/* Most bytes of O_DIRECT bounce buffers one device holds at a time. */
+#define VIRTIO_BLK_BOUNCE_MAX (16u << 20)
 
 struct virtio_blk_params {
 	const char *name;               /* "virtio-blk0" */
@@ -87,6 +89,8 @@ struct virtio_blk {
 		unsigned q;
 	} wctx[VIRTIO_PCI_MAX_QUEUES];
 	uint64_t requests, errors;      /* statistics */
+	uint32_t bounce_bytes;          /* O_DIRECT bounce memory held */
+	char name[24];
 };
 
 int virtio_blk_create(struct virtio_blk **out, const struct virtio_blk_params *p,

@@ -35,7 +35,14 @@
  * 0xffff = none): the platform has no INTx routing (no _PRT).
  *
  * Locking: register accesses run on vCPU threads under the PCI bus lock
- * (shared) and t->lock; device callbacks run under t->lock. */
+ * (shared) and t->lock; device callbacks run under t->lock.  What I/O
+ * threads call (virtio_pci_irq_*, virtio_pci_needs_reset) never takes
+ * t->lock: a reset holds it while waiting for them to drain.  So status,
+ * ISR and the config vector are atomics.
+ *
+ * Deviation: the PCI_CFG window (4.1.4.9) performs a read when the window
+ * registers are written, not when pci_cfg_data is read; drivers that set
+ * the window before each access (SeaBIOS) work, Linux does not use it. */
 #ifndef BASALT_VIRTIO_PCI_H
 #define BASALT_VIRTIO_PCI_H
 
@@ -150,6 +157,7 @@ struct virtio_pci {
 		int notify_fd;          /* eventfd */
 	} q[VIRTIO_PCI_MAX_QUEUES];
 	uint64_t ioeventfd_base;        /* BAR address the fds are bound to, 0 = none */
+	char name[32];
 	unsigned pci_cfg_cap;           /* offset of the PCI_CFG capability */
 };
 
