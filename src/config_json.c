@@ -216,56 +216,48 @@ static int skip_value(struct scan *sc)
 }
 
 /* Finds the offset of the value at path[0..n) (n == 0: the document). */
+/* Consumes c (after optional white space before it); false if absent. */
+static bool eat(struct scan *sc, char c)
+{
+	skip_ws(sc);
+	if (sc->i >= sc->n || sc->s[sc->i] != c)
+		return false;
+	sc->i++;
+	skip_ws(sc);
+	return true;
+}
+
 static int find_value(struct scan *sc, const char *const *path, unsigned n, size_t *off)
 {
 	skip_ws(sc);
 	while (n) {
 		if (path[0][0] == '#') {
-			/* Element N of an array. */
+			/* Element N of an array: skip N values. */
 			unsigned long k = strtoul(path[0] + 1, NULL, 10);
 
-			if (sc->i >= sc->n || sc->s[sc->i] != '[')
+			if (!eat(sc, '['))
 				return -1;
-			sc->i++;
-			skip_ws(sc);
-			while (k--) {
-				if (skip_value(sc))
+			while (k--)
+				if (skip_value(sc) || !eat(sc, ','))
 					return -1;
-				skip_ws(sc);
-				if (sc->i >= sc->n || sc->s[sc->i] != ',')
-					return -1;
-				sc->i++;
-				skip_ws(sc);
-			}
-			path++;
-			n--;
-			continue;
-		}
-		if (sc->i >= sc->n || sc->s[sc->i] != '{')
-			return -1;
-		sc->i++;
-		for (;;) {
-			char *key;
-			bool match;
+		} else {
+			if (!eat(sc, '{'))
+				return -1;
+			for (;;) {
+				char *key;
+				bool match;
 
-			skip_ws(sc);
-			if (scan_string(sc, &key))
-				return -1;
-			match = !strcmp(key, path[0]);
-			free(key);
-			skip_ws(sc);
-			if (sc->i >= sc->n || sc->s[sc->i] != ':')
-				return -1;
-			sc->i++;
-			skip_ws(sc);
-			if (match)
-				break;
-			if (skip_value(sc))
-				return -1;
-			skip_ws(sc);
-			if (sc->i >= sc->n || sc->s[sc->i] != ',')
-				return -1;
-			sc->i++;
+				if (scan_string(sc, &key))
+					return -1;
+				match = !strcmp(key, path[0]);
+				free(key);
+				if (!eat(sc, ':'))
+					return -1;
+				if (match)
+					break;
+				if (skip_value(sc) || !eat(sc, ','))
+					return -1;
+			}
 		}
 		path++;
 		n--;
