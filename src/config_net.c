@@ -128,6 +128,14 @@ static bool may_attach(const struct tap_info *ti)
 	       (ti->group != -1 && (gid_t)ti->group == getegid());
 }
 
+static int check_tun_dev(unsigned i, struct bs_err *e)
+{
+	if (access("/dev/net/tun", R_OK | W_OK))
+		return bs_errf(e, errno, "nets[%u]: cannot use /dev/net/tun: %s", i,
+			       strerror(errno));
+	return 0;
+}
+
 int cfg_check_net(unsigned i, const struct net_config *n, const struct vm_config *c,
 		  struct bs_err *e)
 {
@@ -155,14 +163,11 @@ int cfg_check_net(unsigned i, const struct net_config *n, const struct vm_config
 		if (n->mac_set && c->nets[j].mac_set && !memcmp(n->mac, c->nets[j].mac, 6))
 			return bs_errf(e, EINVAL, "nets[%u]: same mac as nets[%u]", i, j);
 	}
-	if (access("/dev/net/tun", R_OK | W_OK))
-		return bs_errf(e, errno, "nets[%u]: cannot use /dev/net/tun: %s", i,
-			       strerror(errno));
 	if (n->create) {
 		if (ti.exists)
 			return bs_errf(e, EEXIST, "nets[%u]: '%s' already exists (drop "
 				       "create=on to attach to it)", i, n->tap);
-		return 0;
+		return check_tun_dev(i, e);
 	}
 	if (!ti.exists)
 		return bs_errf(e, ENODEV, "nets[%u]: tap '%s' does not exist (create it with "
@@ -181,7 +186,7 @@ int cfg_check_net(unsigned i, const struct net_config *n, const struct vm_config
 		return bs_errf(e, EPERM, "nets[%u]: no permission to use tap '%s' (it "
 			       "belongs to uid %ld gid %ld; we are uid %u)", i, n->tap,
 			       ti.owner, ti.group, (unsigned)geteuid());
-	return 0;
+	return check_tun_dev(i, e);
 }
 
 bool cfg_nets_equal(const struct vm_config *a, const struct vm_config *b)
