@@ -58,7 +58,7 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 	if (r)
 		return bs_errf(e, -r, "nets[%u]: %s", i, e->msg);
 	for (unsigned k = 0; k < n->pairs; k++) {
-		char lname[16];
+		char lname[32];	/* the thread name keeps 15 */
 
 		snprintf(lname, sizeof(lname), "net%uq%u", i, k);
 		r = io_loop_create_any(&n->loops[k], lname, e);
