@@ -93,6 +93,18 @@ static void copy_in(const struct vq_elem *el, const uint8_t *src, uint32_t len,
 
 enum deliver { DELIVERED, NO_ROOM, BROKEN };
 
+/* Packets per virtio_net_rx() call before the thread turns to other work. */
+#define RX_BUDGET 256
+
+/* Makes the I/O thread serve queue q again on its next iteration. */
+static void kick(struct virtio_net *d, unsigned q)
+{
+	uint64_t one = 1;
+
+	if (write(virtio_pci_notify_fd(&d->t, q), &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("%s: re-kick of queue %u: %s", d->name, q, strerror(errno));
+}
+
 /* Puts p's pending packet into the receive queue.  Under p->lock. */
 static enum deliver deliver(struct virtio_net_pair *p, struct virtq *vq,
 			    struct virtq_used_elem *used, uint16_t *seen, struct bs_err *e)
@@ -182,8 +194,8 @@ static int fetch(struct virtio_net_pair *p)
 void virtio_net_rx(struct virtio_net *d, unsigned k)
 {
 	struct virtio_net_pair *p = &d->pair[k];
-	struct virtq_used_elem *used = NULL;
 	bool notify = false, broken = false;
+	unsigned budget = RX_BUDGET;
 	struct virtq *vq;
 	struct bs_err e;
 
@@ -191,15 +203,20 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 	/* Only the pairs the driver enabled receive (5.1.6.5.5). */
 	vq = p->active && k < __atomic_load_n(&d->curr_pairs, __ATOMIC_ACQUIRE) ?
 	     virtio_pci_queue(&d->t, rxq(k)) : NULL;
-	if (vq)
-		used = calloc(vq->size, sizeof(*used));
-	while (vq && used && !broken) {
+	while (vq && !broken) {
 		enum deliver r;
 		uint16_t seen;
 
+		if (!budget--) {
+			/* Let this pair's transmit side run; come back
+			 * through the notify fd (the tap may not wake us
+			 * again if nothing new arrives). */
+			kick(d, rxq(k));
+			break;
+		}
 		if (!p->pkt_len && !fetch(p))
 			break;
-		r = deliver(p, vq, used, &seen, &e);
+		r = deliver(p, vq, p->used, &seen, &e);
 		if (r == DELIVERED) {
 			notify = true;
 		} else if (r == BROKEN) {
@@ -213,7 +230,6 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 	if (notify && vq && vq_need_notify(vq))
 		virtio_pci_irq_queue(&d->t, rxq(k));
 	pthread_mutex_unlock(&p->lock);
-	free(used);
 	if (broken)
 		virtio_pci_needs_reset(&d->t);
 }
@@ -223,7 +239,7 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 void virtio_net_tx(struct virtio_net *d, unsigned k)
 {
 	struct virtio_net_pair *p = &d->pair[k];
-	struct iovec *iov = NULL;
+	struct iovec *iov = p->iov;
 	bool notify = false, broken = false;
 	unsigned budget;
 	struct virtq *vq;
@@ -231,12 +247,10 @@ void virtio_net_tx(struct virtio_net *d, unsigned k)
 
 	pthread_mutex_lock(&p->lock);
 	vq = p->active ? virtio_pci_queue(&d->t, txq(k)) : NULL;
-	if (vq)
-		iov = malloc(VQ_MAX_SEGS * sizeof(*iov));
 	/* One queue's worth per call, then yield to the loop (and this
 	 * pair's receive side) and come back through the notify fd. */
 	budget = vq ? vq->size : 0;
-	while (vq && iov) {
+	while (vq) {
 		int r = vq_pop(vq, p->el, &e);
 		ssize_t n;
 
@@ -272,17 +286,13 @@ void virtio_net_tx(struct virtio_net *d, unsigned k)
 		}
 		notify = true;
 		if (--budget == 0) {
-			uint64_t one = 1;
-
-			if (write(virtio_pci_notify_fd(&d->t, txq(k)), &one, sizeof(one)) < 0)
-				log_warn("%s: tx re-kick: %s", d->name, strerror(errno));
+			kick(d, txq(k));
 			break;
 		}
 	}
 	if (notify && vq_need_notify(vq))
 		virtio_pci_irq_queue(&d->t, txq(k));
 	pthread_mutex_unlock(&p->lock);
-	free(iov);
 	if (broken)
 		virtio_pci_needs_reset(&d->t);
 }
@@ -527,7 +537,9 @@ int virtio_net_create(struct virtio_net **out, const struct virtio_net_params *p
 		pthread_mutex_init(&pr->lock, NULL);
 		pr->pkt = malloc(VIRTIO_NET_PKT_MAX);
 		pr->el = malloc(sizeof(*pr->el));
-		if (!pr->pkt || !pr->el)
+		pr->used = calloc(p->queue_size, sizeof(*pr->used));
+		pr->iov = calloc(VQ_MAX_SEGS, sizeof(*pr->iov));
+		if (!pr->pkt || !pr->el || !pr->used || !pr->iov)
 			r = bs_errf(e, ENOMEM, "%s: out of memory", p->name);
 	}
 	f = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
@@ -589,6 +601,8 @@ void virtio_net_destroy(struct virtio_net *d)
 		pthread_mutex_destroy(&d->pair[k].lock);
 		free(d->pair[k].pkt);
 		free(d->pair[k].el);
+		free(d->pair[k].used);
+		free(d->pair[k].iov);
 	}
 	pthread_mutex_destroy(&d->ctrl_lock);
 	free(d->ctrl_el);

@@ -44,6 +44,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include "basalt/io/loop.h"
 #include "basalt/virtio/pci.h"
 
@@ -117,6 +119,8 @@ struct virtio_net_pair {
 	uint8_t *pkt;                   /* the pending received packet */
 	uint32_t pkt_len;               /* 0: none pending */
 	struct vq_elem *el;             /* scratch for this pair's thread */
+	struct virtq_used_elem *used;   /* a merged packet's buffers (queue_size) */
+	struct iovec *iov;              /* a transmit chain (VQ_MAX_SEGS) */
 	struct io_watch *w_rx, *w_tx, *w_fd;
 	struct virtio_net_stats st;
 };
