@@ -194,7 +194,7 @@ static int fetch(struct virtio_net_pair *p)
 void virtio_net_rx(struct virtio_net *d, unsigned k)
 {
 	struct virtio_net_pair *p = &d->pair[k];
-	bool notify = false, broken = false;
+	bool notify = false, broken = false, stalled;
 	unsigned budget = RX_BUDGET;
 	struct virtq *vq;
 	struct bs_err e;
@@ -203,6 +203,11 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 	/* Only the pairs the driver enabled receive (5.1.6.5.5). */
 	vq = p->active && k < __atomic_load_n(&d->curr_pairs, __ATOMIC_ACQUIRE) ?
 	     virtio_pci_queue(&d->t, rxq(k)) : NULL;
+	/* Until this queue can take packets, the fd's readiness is of no
+	 * use (in poll() mode it would spin the thread): the notification
+	 * that changes that (new buffers, DRIVER_OK, more pairs) brings us
+	 * back through on_rx_kick(), which resumes the watch. */
+	stalled = !vq;
 	while (vq && !broken) {
 		enum deliver r;
 		uint16_t seen;
@@ -224,9 +229,12 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 		} else if (!vq_enable_notify_past(vq, seen)) {
 			/* No room: the driver's next notification (new
 			 * buffers) brings us back here. */
+			stalled = true;
 			break;
 		}
 	}
+	if (p->loop && io_loop_on_thread(p->loop))
+		io_loop_pause_watch(p->w_fd, stalled || broken);
 	if (notify && vq && vq_need_notify(vq))
 		virtio_pci_irq_queue(&d->t, rxq(k));
 	pthread_mutex_unlock(&p->lock);
@@ -320,6 +328,9 @@ static uint8_t ctrl_command(struct virtio_net *d, const struct vq_elem *el)
 		return VIRTIO_NET_ERR;
 	__atomic_store_n(&d->curr_pairs, pairs, __ATOMIC_RELEASE);
 	apply_backend(d);
+	/* Each pair's thread re-evaluates its receive side. */
+	for (unsigned k = 1; k < d->p.pairs; k++)
+		kick(d, rxq(k));
 	return VIRTIO_NET_OK;
 }
 
@@ -470,10 +481,12 @@ static void on_rx_kick(void *opaque)
 
 	drain(d, virtio_pci_notify_fd(&d->t, rxq(p->idx)));
 	/* Without MQ the control queue is queue 2, receiveq1's slot. */
-	if (p->idx == 1 && !has(d, VIRTIO_NET_F_MQ))
+	if (p->idx == 1 && !has(d, VIRTIO_NET_F_MQ)) {
 		virtio_net_ctrl(d);
-	else
-		virtio_net_rx(d, p->idx);
+		return;
+	}
+	io_loop_pause_watch(p->w_fd, false);
+	virtio_net_rx(d, p->idx);
 }
 
 static void on_tx_kick(void *opaque)
