@@ -34,6 +34,7 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_DISK,
+	OPT_NET,
 };
 
 static const struct option run_options[] = {
@@ -54,6 +55,7 @@ static const struct option run_options[] = {
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -75,6 +77,9 @@ static const struct {
 	{ "--disk path=FILE[,...]", "virtio-blk disk (repeatable; replaces the config's disks):" },
 	{ "", "  readonly=on|off, serial=S (<= 20 chars), cache=writeback|writethrough," },
 	{ "", "  direct=on|off (O_DIRECT)" },
+	{ "--net tap=NAME[,...]", "virtio-net on a host tap (repeatable; replaces the config's nets):" },
+	{ "", "  mac=52:54:00:12:34:56, queues=N (queue pairs; default one per vCPU" },
+	{ "", "  on a multi_queue tap, else 1), create=on (make the tap, gone at exit)" },
 	{ "--timeout SECONDS", "stop the guest after SECONDS, exit 124 (default 0 = never)" },
 	{ "--no-host-quirks", "do not adapt to PVM hosts automatically" },
 	{ "--exit-device PORT|off", "I/O port of the exit-status device (default 0xf4)" },
@@ -334,6 +339,23 @@ static int apply_flag(const struct flag *f, struct cli_opts *o, struct bs_err *e
 		if (r)
 			return r;
 		c->disks[c->ndisks++] = d;
+		return 0;
+	}
+	case OPT_NET: {
+		struct net_config n;
+		int r;
+
+		/* The first --net replaces the nets of --config. */
+		if (!o->cli_nets) {
+			vm_config_clear_nets(c);
+			o->cli_nets = true;
+		}
+		if (c->nnets == BS_MAX_NETS)
+			return bs_errf(e, EINVAL, "--net: at most %u network devices", BS_MAX_NETS);
+		r = cfg_parse_net(f->arg, &n, e);
+		if (r)
+			return r;
+		c->nets[c->nnets++] = n;
 		return 0;
 	}
 	case 'v':	/* -v after -q starts again from the default */

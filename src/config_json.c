@@ -26,10 +26,11 @@
 
 static const char *const top_keys[] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
-	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", NULL,
+	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", "nets", NULL,
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
 static const char *const jail_keys[] = { "dir", "uid", "gid", NULL };
+static const char *const net_keys[] = { "tap", "mac", "queues", "create", NULL };
 static const char *const disk_keys[] = { "path", "readonly", "serial", "cache", "direct",
 					 NULL };
 static const char *const seccomp_names[] = {
@@ -703,6 +704,82 @@ static int set_disks(const struct jctx *x, json_t *v, struct vm_config *c)
 	return 0;
 }
 
+/* "nets": [ { "tap": str, "mac": str|null, "queues": int|null,
+ * "create": bool }, ... ]. */
+static int set_nets(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	size_t i;
+	json_t *el;
+
+	if (!json_is_array(v))
+		return key_errf(x, EINVAL, "nets", NULL,
+				"'nets' must be an array, got %s", type_name(v));
+	if (json_array_size(v) > BS_MAX_NETS)
+		return key_errf(x, EINVAL, "nets", NULL, "'nets' has %zu entries, "
+				"at most %u", json_array_size(v), BS_MAX_NETS);
+	vm_config_clear_nets(c);
+	json_array_foreach(v, i, el) {
+		struct net_config *n = &c->nets[i];
+		char idx[24];
+		const char *key;
+		json_t *m;
+
+		snprintf(idx, sizeof(idx), "#%zu", i);
+		c->nnets = (unsigned)i + 1;
+		if (!json_is_object(el))
+			return key_errf_path(x, EINVAL, (const char *[]){ "nets", idx }, 2,
+					     "'nets[%zu]' must be an object, got %s", i,
+					     type_name(el));
+		json_object_foreach(el, key, m) {
+			const char *path[3] = { "nets", idx, key };
+
+			if (!strcmp(key, "tap")) {
+				if (!json_is_string(m) || !json_string_length(m))
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'nets[%zu].tap' must be a non-empty "
+							     "string", i);
+				free(n->tap);
+				if (!(n->tap = strdup(json_string_value(m))))
+					return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+			} else if (!strcmp(key, "mac")) {
+				if (json_is_null(m))
+					continue;
+				if (!json_is_string(m) || cfg_parse_mac(json_string_value(m), n->mac))
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'nets[%zu].mac' must be a MAC address "
+							     "like \"52:54:00:12:34:56\" or null", i);
+				n->mac_set = true;
+			} else if (!strcmp(key, "queues")) {
+				if (json_is_null(m))
+					continue;
+				if (!json_is_integer(m) || json_integer_value(m) < 1 ||
+				    json_integer_value(m) > BS_NET_MAX_QUEUES)
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'nets[%zu].queues' must be an integer "
+							     "1..%u or null", i, BS_NET_MAX_QUEUES);
+				n->queues = (unsigned)json_integer_value(m);
+			} else if (!strcmp(key, "create")) {
+				if (!json_is_boolean(m))
+					return key_errf_path(x, EINVAL, path, 3,
+							     "'nets[%zu].create' must be a boolean, "
+							     "got %s", i, type_name(m));
+				n->create = json_is_true(m);
+			} else {
+				char shown[80], hint[64];
+
+				suggest(key, net_keys, hint, sizeof(hint));
+				return key_errf_path(x, EINVAL, path, 3,
+						     "unknown key '%s' in 'nets[%zu]'%s",
+						     cfg_show(key, shown, sizeof(shown)), i, hint);
+			}
+		}
+		if (!n->tap)
+			return key_errf_path(x, EINVAL, (const char *[]){ "nets", idx }, 2,
+					     "'nets[%zu]' needs a \"tap\"", i);
+	}
+	return 0;
+}
+
 static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 {
 	const char *key;
@@ -742,6 +819,8 @@ static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 			r = set_jail(x, v, c);
 		} else if (!strcmp(key, "disks")) {
 			r = set_disks(x, v, c);
+		} else if (!strcmp(key, "nets")) {
+			r = set_nets(x, v, c);
 		} else {
 			r = unknown_key(x, NULL, key, top_keys);
 		}
@@ -790,22 +869,29 @@ static int duplicate_key(const struct jctx *x, const json_error_t *je)
 
 static int copy_config(struct vm_config *dst, const struct vm_config *src)
 {
+	bool oom = false;
+
 	*dst = *src;
+	/* Nothing in dst may alias src, even half way through: on failure
+	 * vm_config_free(dst) frees whatever was copied. */
+	for (unsigned i = 0; i < src->ndisks; i++)
+		dst->disks[i].path = dst->disks[i].serial = NULL;
+	for (unsigned i = 0; i < src->nnets; i++)
+		dst->nets[i].tap = NULL;
 	dst->kernel = src->kernel ? strdup(src->kernel) : NULL;
 	dst->initrd = src->initrd ? strdup(src->initrd) : NULL;
 	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
 	dst->console.path = src->console.path ? strdup(src->console.path) : NULL;
 	dst->jail.dir = src->jail.dir ? strdup(src->jail.dir) : NULL;
-	for (unsigned i = 0; i < src->ndisks; i++) {
+	for (unsigned i = 0; i < src->ndisks && !oom; i++) {
 		dst->disks[i].path = src->disks[i].path ? strdup(src->disks[i].path) : NULL;
 		dst->disks[i].serial = src->disks[i].serial ? strdup(src->disks[i].serial) : NULL;
-		if ((src->disks[i].path && !dst->disks[i].path) ||
-		    (src->disks[i].serial && !dst->disks[i].serial)) {
-			vm_config_free(dst);
-			return -ENOMEM;
-		}
+		oom = (src->disks[i].path && !dst->disks[i].path) ||
+		      (src->disks[i].serial && !dst->disks[i].serial);
 	}
-	if ((src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
+	for (unsigned i = 0; i < src->nnets && !oom; i++)
+		oom = !(dst->nets[i].tap = strdup(src->nets[i].tap));
+	if (oom || (src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
 	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path) ||
 	    (src->jail.dir && !dst->jail.dir)) {
 		vm_config_free(dst);
@@ -952,6 +1038,28 @@ static json_t *disks_json(const struct vm_config *c, int *err)
 	return a;
 }
 
+static json_t *nets_json(const struct vm_config *c, int *err)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < c->nnets; i++) {
+		const struct net_config *n = &c->nets[i];
+		json_t *o = json_object();
+		char mac[18];
+
+		cfg_format_mac(n->mac, mac);
+		add(o, "tap", str(n->tap, err), err);
+		add(o, "mac", n->mac_set ? json_string(mac) : json_null(), err);
+		add(o, "queues", n->queues ? json_integer(n->queues) : json_null(), err);
+		add(o, "create", json_boolean(n->create), err);
+		if (!o || json_array_append_new(a, o)) {
+			*err = ENOMEM;
+			break;
+		}
+	}
+	return a;
+}
+
 /* Every field, schema order, indent 2, trailing newline.  NULL with errno
  * ENOMEM, or EILSEQ if a string is not valid UTF-8. */
 char *vm_config_to_json(const struct vm_config *c)
@@ -996,6 +1104,7 @@ char *vm_config_to_json(const struct vm_config *c)
 			json_integer(c->jail.gid), &err);
 		add(root, "jail", json_incref(jail), &err);
 		add(root, "disks", disks_json(c, &err), &err);
+		add(root, "nets", nets_json(c, &err), &err);
 	}
 	if (!err && !(dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
 		err = ENOMEM;

@@ -3,6 +3,7 @@
 #define BASALT_CONFIG_UTIL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Copies s for a one-line message: control characters become '?', long
@@ -21,5 +22,19 @@ struct bs_err;
 int cfg_parse_disk(const char *spec, struct disk_config *d, struct bs_err *e);
 /* "on"/"off" (also true/false, yes/no, 1/0) -> 1/0, else -1. */
 int cfg_parse_bool(const char *s);
+
+/* config_net.c.  A --net value "tap=NAME[,mac=M][,queues=N][,create=on]"
+ * into n (zeroed first; tap malloc'd).  Errors start "--net: ". */
+struct net_config;
+struct vm_config;
+int cfg_parse_net(const char *spec, struct net_config *n, struct bs_err *e);
+/* "52:54:00:12:34:56" (hex, colons) -> 0, else -EINVAL. */
+int cfg_parse_mac(const char *s, uint8_t mac[6]);
+void cfg_format_mac(const uint8_t mac[6], char buf[18]);
+/* Validation of nets[i] (c holds nets[0..i)): name, MAC, queues, and what
+ * sysfs says of the tap (exists, is a tap, multi_queue, permission). */
+int cfg_check_net(unsigned i, const struct net_config *n, const struct vm_config *c,
+		  struct bs_err *e);
+bool cfg_nets_equal(const struct vm_config *a, const struct vm_config *b);
 
 #endif

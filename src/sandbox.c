@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -84,14 +85,18 @@ static const struct sb_rule main_rules[] = {
 };
 
 /* I/O threads (io_uring loops serving devices): the ring, eventfd reads
- * and writes (notifications in, interrupts out through irqfds), poll (the
+ * and writes (notifications in, interrupts out through irqfds), packets
+ * (readv/writev on taps, TUNSETOFFLOAD/TUNSETQUEUE), poll (the
  * loop's mode without io_uring), the synchronous block engine's calls, and memory for requests -- mappings
  * never executable. */
 static const unsigned long io_prot[] = {
 	PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE,
 };
+/* virtio-net: the offloads the guest negotiated, queue pairs it enables. */
+static const unsigned long io_ioctls[] = { TUNSETOFFLOAD, TUNSETQUEUE };
 static const struct sb_rule io_rules[] = {
 	ALLOW(io_uring_enter), ALLOW(poll), ALLOW(read), ALLOW(write), ALLOW(preadv),
+	ALLOW(readv), ALLOW(writev), ALLOW_ARG1(ioctl, io_ioctls),
 	ALLOW(pwritev), ALLOW(pread64), ALLOW(pwrite64), ALLOW(fdatasync),
 	ALLOW(fallocate), ALLOW(futex), ALLOW_ARG(mmap, 2, io_prot), ALLOW_ARG(mprotect, 2, io_prot),
 	ALLOW(munmap), ALLOW(madvise), ALLOW(brk), ALLOW(rt_sigprocmask),

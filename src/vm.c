@@ -182,6 +182,8 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 				 &pci_window_ops, &vm->pci_w64, e);
 	if (!r)
 		r = vm_disks_create(vm, e);
+	if (!r)
+		r = vm_nets_create(vm, e);
 	/* PCI devices are added above this line; then BARs get addresses. */
 	if (!r)
 		r = pci_bus_assign_bars(&vm->pci, &vm->pci_w32, &vm->pci_w64, e);
@@ -392,7 +394,7 @@ int vm_run(struct vm *vm, bool print_stats)
 	 * its seccomp filter (vCPUs at their start, main once they run). */
 	if (sandbox_restrict_process(&jail, vm_sb_mode(vm->cfg), &e)) {
 		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-	} else if (vm_disks_start(vm, &e)) {
+	} else if (vm_disks_start(vm, &e) || vm_nets_start(vm, &e)) {
 		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus; i++) {
@@ -409,6 +411,7 @@ int vm_run(struct vm *vm, bool print_stats)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	vm_disks_quiesce(vm);
+	vm_nets_quiesce(vm);
 	if (sfd >= 0)
 		close(sfd);
 
@@ -435,6 +438,7 @@ int vm_run(struct vm *vm, bool print_stats)
 			(unsigned long long)atomic_load(&vm->unhandled_mmio),
 			(unsigned long long)vm->console.bytes_out, ru.ru_maxrss,
 			vm->exit_code);
+		vm_nets_report(vm);
 	}
 	return vm->exit_code;
 }
@@ -451,7 +455,11 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	vm_nets_destroy(vm);
 	vm_disks_destroy(vm);
+	if (vm->irq_router)
+		kvm_irq_router_destroy(&vm->irq);
+	vm->irq_router = false;
 	if (vm->serial)
 		serial_free(vm->serial);
 	if (vm->rtc)

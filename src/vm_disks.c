@@ -131,7 +131,4 @@ void vm_disks_destroy(struct vm *vm)
 		memset(dk, 0, sizeof(*dk));
 	}
 	vm->ndisks = 0;
-	if (vm->irq_router)
-		kvm_irq_router_destroy(&vm->irq);
-	vm->irq_router = false;
 }

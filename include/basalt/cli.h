@@ -18,6 +18,7 @@ struct cli_opts {
 	int verbosity;            /* -v repeats: 0 warn, 1 info, 2 debug; -q = -1 */
 	bool stats;               /* --stats: print run statistics at exit */
 	bool cli_disks;           /* a --disk was seen (replaces the file's disks) */
+	bool cli_nets;            /* a --net was seen (replaces the file's nets) */
 	struct vm_config cfg;
 };
 

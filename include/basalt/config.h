@@ -21,6 +21,10 @@
 #define BS_MAX_DISKS 16
 #define BS_DISK_SERIAL_MAX 20     /* virtio-blk GET_ID bytes */
 
+#define BS_MAX_NETS 8
+#define BS_NET_MAX_QUEUES 16      /* queue pairs per virtio-net device */
+#define BS_TAP_NAME_MAX 15        /* IFNAMSIZ - 1 */
+
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_WRITETHROUGH };
 
@@ -31,6 +35,16 @@ struct disk_config {
 	char *serial;              /* NULL = none; printable ASCII, <= 20 bytes */
 	enum disk_cache cache;     /* writeback: FLUSH = fdatasync; writethrough: O_DSYNC */
 	bool direct;               /* O_DIRECT: bypass the host page cache */
+};
+/* One virtio-net device on a host TAP interface. */
+struct net_config {
+	char *tap;                 /* interface name */
+	uint8_t mac[6];
+	bool mac_set;              /* false: 52:54:00 + 3 random bytes at start */
+	unsigned queues;           /* queue pairs; 0 = one per vCPU on a multi_queue
+				    * tap, else 1 */
+	bool create;               /* create the tap (gone when basalt exits)
+				    * instead of attaching to an existing one */
 };
 enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 #define BS_NO_ID (-1)
@@ -58,6 +72,8 @@ struct vm_config {
 	} jail;
 	unsigned ndisks;
 	struct disk_config disks[BS_MAX_DISKS];
+	unsigned nnets;
+	struct net_config nets[BS_MAX_NETS];
 };
 
 /* Defaults: 1 vCPU, 512 MiB, console on stdio, host quirks on, exit device
@@ -66,6 +82,7 @@ void vm_config_init(struct vm_config *c);
 void vm_config_free(struct vm_config *c);
 /* Frees the disk list (for a front end replacing it). */
 void vm_config_clear_disks(struct vm_config *c);
+void vm_config_clear_nets(struct vm_config *c);
 int vm_config_validate(const struct vm_config *c, struct bs_err *e);
 
 /* "512M", "2G", "1048576", "64K", "1T" (binary units, optional "iB"/"B").

@@ -39,6 +39,16 @@ struct vm_disk {
 	struct virtio_blk *dev;
 };
 
+/* One virtio-net device: its tap queues, one I/O thread per queue pair. */
+struct virtio_net;
+struct vm_net {
+	unsigned pairs;
+	int fds[BS_NET_MAX_QUEUES];
+	struct io_loop *loops[BS_NET_MAX_QUEUES];
+	uint8_t mac[6];
+	struct virtio_net *dev;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
@@ -71,6 +81,8 @@ struct vm {
 	bool irq_router;
 	unsigned ndisks;
 	struct vm_disk disks[BS_MAX_DISKS];
+	unsigned nnets;
+	struct vm_net nets[BS_MAX_NETS];
 	struct console console;
 	struct serial *serial;
 	struct rtc *rtc;
@@ -108,6 +120,14 @@ int vm_disks_create(struct vm *vm, struct bs_err *e);
 int vm_disks_start(struct vm *vm, struct bs_err *e);
 void vm_disks_quiesce(struct vm *vm);
 void vm_disks_destroy(struct vm *vm);
+
+/* vm_nets.c: nets from cfg->nets on PCI slots 17.., like the disks; taps
+ * opened (and, for queue pairs past the first, detached) at create. */
+int vm_nets_create(struct vm *vm, struct bs_err *e);
+int vm_nets_start(struct vm *vm, struct bs_err *e);
+void vm_nets_quiesce(struct vm *vm);
+void vm_nets_report(struct vm *vm);   /* --stats lines */
+void vm_nets_destroy(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);

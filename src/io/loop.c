@@ -25,6 +25,7 @@ struct io_watch {
 	bool armed;      /* a poll request is in the kernel */
 	bool removing;   /* free once the poll request is gone */
 	bool in_cb;      /* cb is running: defer freeing */
+	bool paused;     /* events are ignored (io_loop_pause_watch) */
 	struct io_watch *prev, *next;
 };
 
@@ -144,7 +145,7 @@ static void watch_done(struct io_completion *c, int32_t res, uint32_t flags)
 
 	if (!more)
 		w->armed = false;
-	if (res >= 0 && !w->removing) {
+	if (res >= 0 && !w->removing && !w->paused) {
 		w->in_cb = true;
 		w->cb(w->opaque);
 		w->in_cb = false;
@@ -195,6 +196,12 @@ int io_loop_add_fd_watch(struct io_loop *l, int fd, io_watch_fn cb,
 	if (out)
 		*out = w;
 	return 0;
+}
+
+void io_loop_pause_watch(struct io_watch *w, bool paused)
+{
+	if (w)
+		w->paused = paused;
 }
 
 void io_loop_remove_fd_watch(struct io_loop *l, struct io_watch *w)
@@ -268,7 +275,7 @@ static void poll_mode_run(struct io_loop *l)
 		unsigned n = 0;
 
 		for (struct io_watch *w = l->watches; w && n < IO_LOOP_MAX_WATCHES; w = w->next) {
-			if (w->removing)
+			if (w->removing || w->paused)
 				continue;
 			pf[n] = (struct pollfd){ w->fd, POLLIN, 0 };
 			ws[n++] = w;

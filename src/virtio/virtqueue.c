@@ -382,32 +382,65 @@ int vq_pop(struct virtq *vq, struct vq_elem *elem, struct bs_err *e)
 	return 1;
 }
 
-int vq_push(struct virtq *vq, uint16_t head, uint32_t written_len,
-	    struct bs_err *e)
+int vq_push_many(struct virtq *vq, const struct virtq_used_elem *u, unsigned n,
+		 struct bs_err *e)
 {
-	uint8_t *ue;
+	uint16_t idx = vq->used_idx;
 
 	if (vq->broken)
 		return bs_errf(e, EIO, "%s: queue is broken until reset", vq->name);
 	if (!vq->ready)
 		return bs_errf(e, EINVAL, "%s: queue is not enabled", vq->name);
-	if (head >= vq->size || !test_bit(vq->inflight, head))
-		return bs_errf(e, EINVAL, "%s: push of head %u that is not in flight",
-			       vq->name, head);
-	ue = vq->used_hva + USED_RING(vq->used_idx & (vq->size - 1));
-	wr32(ue + offsetof(struct virtq_used_elem, id), head);
-	wr32(ue + offsetof(struct virtq_used_elem, len), written_len);
-	clear_bit(vq->inflight, head);
-	vq->nr_inflight--;
-	vq->used_idx++;
-	/* Release: the element above (and the buffer contents the device
-	 * wrote before calling us) are visible before the new idx. */
+	/* All heads first: nothing is written unless every one is valid. */
+	for (unsigned i = 0; i < n; i++) {
+		if (u[i].id >= vq->size || !test_bit(vq->inflight, u[i].id))
+			return bs_errf(e, EINVAL, "%s: push of head %u that is not in flight",
+				       vq->name, u[i].id);
+		for (unsigned j = 0; j < i; j++)
+			if (u[j].id == u[i].id)
+				return bs_errf(e, EINVAL, "%s: head %u pushed twice",
+					       vq->name, u[i].id);
+	}
+	for (unsigned i = 0; i < n; i++, idx++) {
+		uint8_t *ue = vq->used_hva + USED_RING(idx & (vq->size - 1));
+
+		wr32(ue + offsetof(struct virtq_used_elem, id), u[i].id);
+		wr32(ue + offsetof(struct virtq_used_elem, len), u[i].len);
+		clear_bit(vq->inflight, u[i].id);
+		vq->nr_inflight--;
+	}
+	vq->used_idx = idx;
+	/* Release: the elements above (and the buffer contents the device
+	 * wrote before calling us) are visible before the new idx, which
+	 * publishes all n at once (a mergeable packet's buffers must not be
+	 * seen one by one). */
 	__atomic_store_n((uint16_t *)(vq->used_hva + USED_IDX),
 			 htole16(vq->used_idx), __ATOMIC_RELEASE);
 	/* Once 2^15 entries went by unchecked, the (old, new] window of
 	 * vq_need_event() is ambiguous: make the next check notify. */
 	if ((int16_t)(uint16_t)(vq->used_idx - vq->signalled_used) < 1)
 		vq->signalled_used_valid = false;
+	return 0;
+}
+
+int vq_push(struct virtq *vq, uint16_t head, uint32_t written_len,
+	    struct bs_err *e)
+{
+	struct virtq_used_elem u = { head, written_len };
+
+	return vq_push_many(vq, &u, 1, e);
+}
+
+int vq_unpop(struct virtq *vq, uint16_t head)
+{
+	/* The avail entry is re-read (and the chain re-validated) by the next
+	 * vq_pop(), so a driver rewriting it meanwhile gains nothing. */
+	if (!vq->ready || vq->broken || head >= vq->size ||
+	    !test_bit(vq->inflight, head) || vq->nr_inflight == 0)
+		return -EINVAL;
+	clear_bit(vq->inflight, head);
+	vq->nr_inflight--;
+	vq->last_avail_idx--;
 	return 0;
 }
 
@@ -462,6 +495,21 @@ bool vq_enable_notify(struct virtq *vq)
 	 * avail->idx again, or a buffer added in between goes unnoticed. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return rd16_acquire(vq->avail_hva + AVAIL_IDX) != vq->last_avail_idx;
+}
+
+bool vq_enable_notify_past(struct virtq *vq, uint16_t seen)
+{
+	if (!vq->ready || vq->broken)
+		return false;
+	if (has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
+		wr16(vq->used_hva + USED_RING(vq->size), seen);
+	} else {
+		vq->used_flags &= ~VIRTQ_USED_F_NO_NOTIFY;
+		wr16(vq->used_hva + USED_FLAGS, vq->used_flags);
+	}
+	/* Full fence, as in vq_enable_notify(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return rd16_acquire(vq->avail_hva + AVAIL_IDX) != seen;
 }
 
 bool vq_has_avail(const struct virtq *vq)

@@ -12,13 +12,21 @@ img=$(mktemp /tmp/basalt-sbdisk.XXXXXX)
 trap 'rm -f "$img"' EXIT
 dd if=/dev/zero of="$img" bs=1024 count=1024 2>/dev/null
 set -- --disk "path=$img"
+# And a network device with two queue pairs (two more I/O threads), on a tap
+# basalt creates in a network namespace of its own, where that works.
+netns=''
+if unshare -n true 2>/dev/null && [ -w /dev/net/tun ]; then
+	netns='unshare -n'
+	set -- "$@" --cpus 2 --net tap=bsbox0,create=on,queues=2
+fi
 if [ "$mode" = jail ]; then
 	jail=$(mktemp -d /tmp/basalt-jail.XXXXXX)
 	set -- "$@" --jail "$jail" --uid 65534 --gid 65534
 	# LeakSanitizer lists threads through /proc, which an empty jail lacks.
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
-"$basalt" run --kernel "$guest" --memory 64M --console none "$@" &
+# unshare execs basalt: $! is basalt's pid.
+$netns "$basalt" run --kernel "$guest" --memory 64M --console none "$@" &
 pid=$!
 sleep 2
 n=0
@@ -36,6 +44,13 @@ for t in "/proc/$pid/task/"*; do
 done
 [ "$n" -ge 3 ] || { echo "FAIL: expected main, vCPU and I/O threads, saw $n"; fail=1; }
 grep -qx blk0 /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread (blk0)"; fail=1; }
+if [ -n "$netns" ]; then
+	for q in net0q0 net0q1; do
+		grep -qx $q /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread ($q)"; fail=1; }
+	done
+else
+	echo "note: no network namespace here; network I/O threads not checked"
+fi
 if [ "$mode" = jail ]; then
 	uid=$(grep '^Uid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')
 	gid=$(grep '^Gid:' "/proc/$pid/status" | awk '{print $2, $3, $4}')

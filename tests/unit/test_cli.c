@@ -255,7 +255,41 @@ static const struct {
 	{ { "basalt", "run", "--gid", "4294967295" }, EINVAL,
 	  "--gid: out of range (0..4294967294): 4294967295" },
 	{ { "basalt", "seccomp-dump", "x" }, EINVAL, "unexpected argument 'x' (see 'basalt help')" },
+	{ { "basalt", "run", "--net", "mac=52:54:00:00:00:01" }, EINVAL,
+	  "--net: needs tap=NAME (as in --net tap=tap0)" },
+	{ { "basalt", "run", "--net", "tap=t0,mac=52:54:00:00:00" }, EINVAL,
+	  "--net: mac '52:54:00:00:00' is not like 52:54:00:12:34:56" },
+	{ { "basalt", "run", "--net", "tap=t0,mac=52-54-00-00-00-01" }, EINVAL,
+	  "--net: mac '52-54-00-00-00-01' is not like 52:54:00:12:34:56" },
+	{ { "basalt", "run", "--net", "tap=t0,queues=0" }, EINVAL,
+	  "--net: queues must be 1..16, got '0'" },
+	{ { "basalt", "run", "--net", "tap=t0,queues=2x" }, EINVAL,
+	  "--net: queues must be 1..16, got '2x'" },
+	{ { "basalt", "run", "--net", "tap=t0,create=maybe" }, EINVAL,
+	  "--net: create must be on or off, got 'maybe'" },
+	{ { "basalt", "run", "--net", "tap=t0,tap=t1" }, EINVAL, "--net: tap given twice" },
+	{ { "basalt", "run", "--net", "tap=t0,vhost=on" }, EINVAL,
+	  "--net: unknown key 'vhost' (keys: tap, mac, queues, create)" },
+	{ { "basalt", "run", "--net", "t0" }, EINVAL,
+	  "--net: 't0' is not key=value (keys: tap, mac, queues, create)" },
 };
+
+START_TEST(test_net_flags)
+{
+	ck_assert_int_eq(P("basalt", "run", "--net", "tap=t0", "--net",
+			   "tap=t1,mac=52:54:00:AB:cd:01,queues=4,create=on"), 0);
+	ck_assert_uint_eq(o.cfg.nnets, 2);
+	ck_assert_str_eq(o.cfg.nets[0].tap, "t0");
+	ck_assert(!o.cfg.nets[0].mac_set);
+	ck_assert_uint_eq(o.cfg.nets[0].queues, 0);
+	ck_assert(!o.cfg.nets[0].create);
+	ck_assert_str_eq(o.cfg.nets[1].tap, "t1");
+	ck_assert(o.cfg.nets[1].mac_set);
+	ck_assert_mem_eq(o.cfg.nets[1].mac, "\x52\x54\x00\xab\xcd\x01", 6);
+	ck_assert_uint_eq(o.cfg.nets[1].queues, 4);
+	ck_assert(o.cfg.nets[1].create);
+}
+END_TEST
 
 START_TEST(test_errors)
 {
@@ -320,6 +354,7 @@ int main(void)
 	tcase_add_test(tc, test_repeated_parses);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(cli_errors) / sizeof(cli_errors[0]));
 	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_net_flags);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

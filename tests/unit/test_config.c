@@ -428,7 +428,8 @@ static const char default_json[] =
 	"    \"uid\": null,\n"
 	"    \"gid\": null\n"
 	"  },\n"
-	"  \"disks\": []\n"
+	"  \"disks\": [],\n"
+	"  \"nets\": []\n"
 	"}\n";
 
 START_TEST(test_to_json_defaults)
@@ -458,6 +459,8 @@ START_TEST(test_to_json_defaults)
 	back.jail.uid = back.jail.gid = 7;
 	back.ndisks = 1;
 	back.disks[0].path = strdup("/d");
+	back.nnets = 1;
+	back.nets[0].tap = strdup("t");
 	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
 	ck_assert(vm_config_equal(&c, &back));
 	free(j);
@@ -560,6 +563,83 @@ START_TEST(test_disks)
 }
 END_TEST
 
+START_TEST(test_nets)
+{
+	struct vm_config c, back;
+	struct bs_err e = { "" };
+	char *j;
+
+	vm_config_init(&c);
+	ck_assert_int_eq(vm_config_parse_json(&c,
+		"{\"nets\": [{\"tap\": \"bt-none0\", \"mac\": \"52:54:00:00:00:07\", "
+		"\"queues\": 2, \"create\": true}, {\"tap\": \"bt-none1\", \"mac\": null, "
+		"\"queues\": null}]}", "vm.json", &e), 0);
+	ck_assert_uint_eq(c.nnets, 2);
+	ck_assert(c.nets[0].mac_set);
+	ck_assert_uint_eq(c.nets[0].mac[5], 7);
+	ck_assert_uint_eq(c.nets[0].queues, 2);
+	ck_assert(c.nets[0].create);
+	ck_assert(!c.nets[1].mac_set);
+	ck_assert_uint_eq(c.nets[1].queues, 0);
+	j = vm_config_to_json(&c);
+	ck_assert_ptr_nonnull(strstr(j, "\"mac\": \"52:54:00:00:00:07\""));
+	vm_config_init(&back);
+	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
+	ck_assert(vm_config_equal(&c, &back));
+	back.nets[1].queues = 3;
+	ck_assert(!vm_config_equal(&c, &back));
+	free(j);
+	vm_config_free(&back);
+	/* Validation asks sysfs: bt-none1 does not exist (and is not created).
+	 * nets[0] passes only where /dev/net/tun can be opened. */
+	if (access("/dev/net/tun", R_OK | W_OK))
+		goto json_errors;
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENODEV);
+	ck_assert_str_eq(e.msg, "nets[1]: tap 'bt-none1' does not exist (create it with "
+			 "'ip tuntap add dev bt-none1 mode tap', or give create=on)");
+	free(c.nets[1].tap);
+	c.nets[1].tap = strdup("lo");
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "nets[1]: 'lo' is not a tap device");
+	free(c.nets[1].tap);
+	c.nets[1].tap = strdup("bt-none0");
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "nets[1]: tap 'bt-none0' is already nets[0]");
+	free(c.nets[1].tap);
+	c.nets[1].tap = strdup("a/b");
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "nets[1]: 'a/b' is not a valid interface name"));
+	c.nnets = 1;
+	free(c.nets[1].tap);
+	c.nets[1].tap = NULL;
+	c.nets[0].mac[0] = 0x01;
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "nets[0]: mac 01:.. is a multicast address");
+json_errors:
+	if (c.nnets == 2) {
+		free(c.nets[1].tap);
+		c.nets[1].tap = NULL;
+		c.nnets = 1;
+	}
+	/* JSON errors point at the member and change nothing */
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"nets\": [{\"tap\": \"x\",\n \"mac\": "
+					      "\"zz\"}]}", "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:2:9: 'nets[0].mac' must be a MAC address like "
+			 "\"52:54:00:12:34:56\" or null");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"nets\": [{\"tap\": \"x\", \"queues\": 17}]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'nets[0].queues' must be an integer 1..16 or null"));
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"nets\": [{\"mac\": null}]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:11: 'nets[0]' needs a \"tap\"");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"nets\": {}}", "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'nets' must be an array, got object"));
+	ck_assert_uint_eq(c.nnets, 1);
+	ck_assert_str_eq(c.nets[0].tap, "bt-none0");
+	vm_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_to_json_full_round_trip)
 {
 	struct vm_config c, back;
@@ -618,6 +698,7 @@ int main(void)
 	tcase_add_test(tj, test_sandbox_keys);
 	tcase_add_test(tj, test_to_json_full_round_trip);
 	tcase_add_test(tj, test_disks);
+	tcase_add_test(tj, test_nets);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);
 	return fixture_run_suite(s);

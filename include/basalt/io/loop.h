@@ -118,6 +118,12 @@ bool io_loop_on_thread(const struct io_loop *l);
  * never closes it.  Returns the watch in *out. */
 int io_loop_add_fd_watch(struct io_loop *l, int fd, io_watch_fn cb,
 			 void *opaque, struct io_watch **out, struct bs_err *e);
+/* While paused, the watch's events are dropped (io_uring mode) or its fd
+ * is not polled (poll() mode, where an fd that stays readable would
+ * otherwise wake the loop at once, forever): for a device that cannot
+ * take more input now.  Whoever unpauses must look at the fd itself, as
+ * events that came meanwhile are gone.  Loop thread only; NULL is a no-op. */
+void io_loop_pause_watch(struct io_watch *w, bool paused);
 /* Stops a watch; cb is not called after this returns.  The watch is freed
  * once the kernel has dropped its poll request.  NULL is a no-op. */
 void io_loop_remove_fd_watch(struct io_loop *l, struct io_watch *w);

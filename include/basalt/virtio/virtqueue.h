@@ -144,6 +144,18 @@ int vq_pop(struct virtq *vq, struct vq_elem *elem, struct bs_err *e);
 int vq_push(struct virtq *vq, uint16_t head, uint32_t written_len,
 	    struct bs_err *e);
 
+/* vq_push() of n chains at once: the used entries are written first and
+ * used->idx moves by n in one release store, so the driver never sees
+ * part of the batch.  Nothing is pushed unless every head is in flight
+ * (and none repeats). */
+int vq_push_many(struct virtq *vq, const struct virtq_used_elem *u, unsigned n,
+		 struct bs_err *e);
+/* Gives back the most recently popped chain untouched (a device that
+ * popped buffers it cannot use yet): the next vq_pop() returns the same
+ * avail entry again, re-validated.  Several chains go back in reverse pop
+ * order.  -EINVAL if head was not the last popped one still in flight. */
+int vq_unpop(struct virtq *vq, uint16_t head);
+
 /* After one or more vq_push(): whether the driver wants a used buffer
  * notification (spec 2.7.7 "Used Buffer Notification Suppression"). */
 bool vq_need_notify(struct virtq *vq);
@@ -159,6 +171,13 @@ void vq_set_avail_event(struct virtq *vq);
  * sleep on a notification that never comes. */
 void vq_disable_notify(struct virtq *vq);
 bool vq_enable_notify(struct virtq *vq);
+/* For a device that popped buffers, found them too few and gave them back
+ * with vq_unpop(): re-arms notifications for buffers added after avail
+ * index `seen` (what avail->idx was when vq_pop() found the ring empty)
+ * and returns true if some arrived meanwhile.  vq_enable_notify() would
+ * report the given-back buffers as new and, with EVENT_IDX, ask for a
+ * notification the driver has already passed. */
+bool vq_enable_notify_past(struct virtq *vq, uint16_t seen);
 /* True if the driver made buffers available that were not popped yet
  * (one acquire read of avail->idx; for polling devices). */
 bool vq_has_avail(const struct virtq *vq);
