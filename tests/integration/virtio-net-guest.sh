@@ -14,7 +14,7 @@
 set -u
 runner=$1 guest=$2 echo_srv=$3 queues=$4
 shift 4
-count=300
+count=1000
 mac=52:54:00:5e:77:02
 ns=bsnet-$$ tap=bstap$$
 dir=$(mktemp -d /tmp/basalt-netguest.XXXXXX)

@@ -194,7 +194,9 @@ int guest_vq_init(struct guest_virtio *v, unsigned q, struct guest_vq *vq,
 void guest_virtio_driver_ok(struct guest_virtio *v);
 uint8_t guest_virtio_status(const struct guest_virtio *v);
 /* Makes a chain of n buffers available (not yet notified): its head
- * descriptor id, or -GUEST_ENOMEM if too few descriptors are free.  Chains
+ * descriptor id, which is vq->free_head at the call (callers may index
+ * per-request memory by it), or -GUEST_ENOMEM if too few descriptors are
+ * free.  Chains
  * of 2..GUEST_VQ_INDIRECT_MAX buffers go in an indirect table when
  * negotiated. */
 int guest_vq_add(struct guest_vq *vq, const struct guest_vbuf *b, unsigned n);
