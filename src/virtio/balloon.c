@@ -138,10 +138,16 @@ static void handle_pfns(struct virtio_balloon *d, const struct vq_elem *el, bool
 	uint8_t part[4];
 	unsigned have = 0, n = 0;
 
-	for (unsigned i = 0; i < el->nr_out; i++) {
-		const uint8_t *p = el->seg[i].hva;
-		uint32_t len = el->seg[i].len, k = 0;
+	uint64_t left = BALLOON_MAX_REQUEST;
 
+	if (el->out_len > BALLOON_MAX_REQUEST)
+		ignore(d, "%s buffer of %u bytes: page frame numbers past %u bytes",
+		       inflate ? "inflate" : "deflate", el->out_len, BALLOON_MAX_REQUEST);
+	for (unsigned i = 0; i < el->nr_out && left; i++) {
+		const uint8_t *p = el->seg[i].hva;
+		uint32_t len = el->seg[i].len < left ? el->seg[i].len : (uint32_t)left, k = 0;
+
+		left -= len;
 		while (k < len) {
 			uint32_t v;
 
@@ -158,7 +164,7 @@ static void handle_pfns(struct virtio_balloon *d, const struct vq_elem *el, bool
 			one_pfn(d, le32toh(v), inflate, &n);
 		}
 	}
-	if (have)
+	if (have && el->out_len <= BALLOON_MAX_REQUEST)
 		ignore(d, "%s buffer of %u bytes ends in a partial page frame number",
 		       inflate ? "inflate" : "deflate", el->out_len);
 	if (el->nr_in)
@@ -200,10 +206,14 @@ static void handle_stats(struct virtio_balloon *d, struct virtq *vq, unsigned q,
 		else if (vq_need_notify(vq))
 			virtio_pci_irq_queue(&d->t, q);
 	}
-	for (unsigned i = 0; i < el->nr_out; i++) {
+	if (el->out_len > BALLOON_NR_STATS * STAT_RECORD * 4)
+		ignore(d, "statistics buffer of %u bytes: records past %u bytes", el->out_len,
+		       BALLOON_NR_STATS * STAT_RECORD * 4);
+	for (unsigned i = 0, seen = 0; i < el->nr_out; i++) {
 		const uint8_t *p = el->seg[i].hva;
 
-		for (uint32_t k = 0; k < el->seg[i].len; k++) {
+		for (uint32_t k = 0; k < el->seg[i].len &&
+				     seen < BALLOON_NR_STATS * STAT_RECORD * 4; k++, seen++) {
 			uint16_t tag;
 			uint64_t val;
 
@@ -220,7 +230,7 @@ static void handle_stats(struct virtio_balloon *d, struct virtq *vq, unsigned q,
 			}
 		}
 	}
-	if (have)
+	if (have && el->out_len <= BALLOON_NR_STATS * STAT_RECORD * 4)
 		ignore(d, "statistics buffer of %u bytes ends in a partial record",
 		       el->out_len);
 	d->stats.updates++;
@@ -232,46 +242,51 @@ static void handle_stats(struct virtio_balloon *d, struct virtq *vq, unsigned q,
 		log_warn("%s: stats eventfd: %s", d->name, strerror(errno));
 }
 
+/* Serves one chain of queue q; false once the queue is empty or broken.
+ * d->lock held (per chain, so that get_info and a reset never wait for
+ * more than one request, however many the guest queues). */
+static bool serve_one(struct virtio_balloon *d, unsigned q)
+{
+	enum balloon_queue role = q < VIRTIO_PCI_MAX_QUEUES ? d->role[q] : BQ_NONE;
+	struct virtq *vq = d->active && role != BQ_NONE ? virtio_pci_queue(&d->t, q) : NULL;
+	struct bs_err e;
+	int r = vq ? vq_pop(vq, d->scratch, &e) : 0;
+
+	if (r == 0)	/* empty: re-arm; look again if buffers came meanwhile */
+		return vq && vq_enable_notify(vq);
+	if (r < 0) {
+		if (r != -EIO) {
+			log_warn("%s: %s", d->name, e.msg);
+			virtio_pci_needs_reset(&d->t);
+		}
+		return false;
+	}
+	if (role == BQ_STATS) {
+		handle_stats(d, vq, q, d->scratch);
+		return true;
+	}
+	if (role == BQ_REPORTING)
+		handle_report(d, d->scratch);
+	else
+		handle_pfns(d, d->scratch, role == BQ_INFLATE);
+	/* Acknowledge only now: the driver may reuse the pages (or, for
+	 * reports, hand them out again) as soon as it sees this. */
+	if (vq_push(vq, d->scratch->head, 0, &e))
+		log_warn("%s: %s", d->name, e.msg);
+	else if (vq_need_notify(vq))
+		virtio_pci_irq_queue(&d->t, q);
+	return true;
+}
+
 void virtio_balloon_process(struct virtio_balloon *d, unsigned q)
 {
-	struct bs_err e;
+	bool more;
 
-	pthread_mutex_lock(&d->lock);
-	for (;;) {
-		enum balloon_queue role = q < VIRTIO_PCI_MAX_QUEUES ? d->role[q] : BQ_NONE;
-		struct virtq *vq = d->active && role != BQ_NONE ?
-				   virtio_pci_queue(&d->t, q) : NULL;
-		int r = vq ? vq_pop(vq, d->scratch, &e) : 0;
-
-		if (r == 0) {
-			/* Empty: re-arm; look again if buffers came meanwhile. */
-			if (vq && vq_enable_notify(vq))
-				continue;
-			break;
-		}
-		if (r < 0) {
-			if (r != -EIO) {
-				log_warn("%s: %s", d->name, e.msg);
-				virtio_pci_needs_reset(&d->t);
-			}
-			break;
-		}
-		if (role == BQ_STATS) {
-			handle_stats(d, vq, q, d->scratch);
-			continue;
-		}
-		if (role == BQ_REPORTING)
-			handle_report(d, d->scratch);
-		else
-			handle_pfns(d, d->scratch, role == BQ_INFLATE);
-		/* Acknowledge only now: the driver may reuse the pages (or, for
-		 * reports, hand them out again) as soon as it sees this. */
-		if (vq_push(vq, d->scratch->head, 0, &e))
-			log_warn("%s: %s", d->name, e.msg);
-		else if (vq_need_notify(vq))
-			virtio_pci_irq_queue(&d->t, q);
-	}
-	pthread_mutex_unlock(&d->lock);
+	do {
+		pthread_mutex_lock(&d->lock);
+		more = serve_one(d, q);
+		pthread_mutex_unlock(&d->lock);
+	} while (more);
 }
 
 void virtio_balloon_poll_stats(struct virtio_balloon *d)

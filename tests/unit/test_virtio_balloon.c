@@ -358,6 +358,35 @@ START_TEST(inflate_many)
 }
 END_TEST
 
+START_TEST(inflate_request_is_capped)
+{
+	/* PFNs past BALLOON_MAX_REQUEST bytes of one request are not acted on */
+	const unsigned n = BALLOON_MAX_REQUEST / 4;
+	uint32_t *pfns = malloc((n + 2) * sizeof(*pfns));
+	struct virtio_balloon_info bi;
+
+	create(false, false);
+	start(0, 2);
+	touch(PAGES, 3);
+	for (unsigned i = 0; i < n; i++)
+		pfns[i] = PFN(PAGES);
+	pfns[n] = PFN(PAGES + 4096);
+	pfns[n + 1] = PFN(PAGES + 2 * 4096);
+	put_pfns(BUF, pfns, n + 2);
+	submit(0, (struct b[]){ { BUF, 4 * (n + 2), 0 } }, 1);
+	ck_assert_uint_eq(used_new(0), 1);
+	ck_assert_uint_eq(*H(PAGES), 0);
+	ck_assert_uint_eq(*H(PAGES + 4096), 0xa5);
+	ck_assert_uint_eq(*H(PAGES + 2 * 4096), 0xa5);
+	virtio_balloon_get_info(d, &bi);
+	ck_assert_uint_eq(bi.inflated_pages, n);
+	/* one page per release batch (duplicates merge within a batch only) */
+	ck_assert_uint_eq(bi.released_bytes, n / BALLOON_PFN_BATCH * 4096);
+	ck_assert_uint_eq(bi.ignored, 1);
+	free(pfns);
+}
+END_TEST
+
 static void put_stat(uint64_t gpa, uint16_t tag, uint64_t val)
 {
 	uint16_t t = htole16(tag);
@@ -494,6 +523,7 @@ int main(void)
 	tcase_add_test(tc, inflate_releases_pages);
 	tcase_add_test(tc, inflate_bad_input_ignored);
 	tcase_add_test(tc, inflate_many);
+	tcase_add_test(tc, inflate_request_is_capped);
 	tcase_add_test(tc, statistics);
 	tcase_add_test(tc, free_page_reporting);
 	tcase_add_test(tc, queue_roles_follow_features);

@@ -36,7 +36,11 @@
  * actual (what the driver reports), then free_page_hint_cmd_id and
  * poison_val, which read as 0 (their features are not offered).
  *
- * Threading: queues are served on the I/O thread under d->lock; reset()
+ * Longer requests are cut: PFNs past BALLOON_MAX_REQUEST bytes and
+ * statistics past 64 records are ignored (and logged).
+ *
+ * Threading: queues are served on the I/O thread, one chain at a time
+ * under d->lock; reset()
  * (a vCPU thread, under the transport lock) takes d->lock, so it never
  * overlaps queue work.  set_target, request_stats and get_info are safe
  * from any thread but the I/O thread itself (set_target takes the
@@ -67,6 +71,9 @@
 #define VIRTIO_BALLOON_QUEUE_SIZE 128   /* reporting needs >= 32 (Linux) */
 #define BALLOON_LOG_LIMIT 10
 #define BALLOON_PFN_BATCH 4096      /* PFNs sorted and released at a time */
+/* Most bytes of PFNs read from one inflate/deflate request (Linux sends at
+ * most 1 KiB): a guest cannot keep the I/O thread in one request for long. */
+#define BALLOON_MAX_REQUEST (256u * 1024)
 
 /* Statistics tags (5.5.6.3); 10..15 are newer Linux additions. */
 enum {
@@ -96,7 +103,8 @@ struct virtio_balloon_info {
 	uint64_t features;              /* negotiated */
 	uint32_t target_pages, actual_pages;
 	uint64_t inflated_pages, deflated_pages;
-	uint64_t released_bytes;        /* given back to the host by inflation */
+	uint64_t released_bytes;        /* given back to the host by inflation (a
+					 * page inflated twice counts twice) */
 	uint64_t reported_bytes;        /* given back by free page reporting */
 	uint64_t ignored;               /* bad PFNs / blocks ignored */
 	struct balloon_stats stats;
