@@ -294,7 +294,7 @@ static void build_caps(struct pt_cfg *pc, struct pci_func *f, const uint8_t *raw
 
 int pt_cfg_build(struct pt_cfg *pc, struct pci_func *f, const uint8_t raw[PT_CFG_SIZE],
 		 const uint64_t size[PT_NUM_REGIONS], const struct bus_dev_ops *ops,
-		 void *dev, const char *name, struct bs_err *e)
+		 void *const dev[PT_NUM_REGIONS], const char *name, struct bs_err *e)
 {
 	uint16_t vendor = rd16(raw);
 	int r;
@@ -325,7 +325,8 @@ int pt_cfg_build(struct pt_cfg *pc, struct pci_func *f, const uint8_t raw[PT_CFG
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		if (!pc->bar[i].size)
 			continue;
-		r = pci_func_add_bar(f, i, pc->bar[i].size, pc->bar[i].flags, ops, dev, e);
+		r = pci_func_add_bar(f, i, pc->bar[i].size, pc->bar[i].flags, ops,
+				     dev[i], e);
 		if (r)
 			return bs_errf(e, -r, "%s: %s", name, e->msg);
 	}
@@ -334,7 +335,7 @@ int pt_cfg_build(struct pt_cfg *pc, struct pci_func *f, const uint8_t raw[PT_CFG
 
 		if (pow2(rs) && rs >= PCI_ROM_MIN && rs <= (1ull << 31)) {
 			pc->rom_size = rs;
-			r = pci_func_add_rom(f, rs, ops, dev, e);
+			r = pci_func_add_rom(f, rs, ops, dev[PT_ROM_REGION], e);
 			if (r)
 				return bs_errf(e, -r, "%s: %s", name, e->msg);
 		} else {

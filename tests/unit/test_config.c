@@ -429,7 +429,8 @@ static const char default_json[] =
 	"    \"gid\": null\n"
 	"  },\n"
 	"  \"disks\": [],\n"
-	"  \"nets\": []\n"
+	"  \"nets\": [],\n"
+	"  \"devices\": []\n"
 	"}\n";
 
 START_TEST(test_to_json_defaults)

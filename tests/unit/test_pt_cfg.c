@@ -45,10 +45,11 @@ static void accel_fixture(struct fx *x)
 static int build(struct fx *x)
 {
 	int r;
+	void *const devs[PT_NUM_REGIONS] = { NULL };
 
 	memset(&x->f, 0, sizeof(x->f));
 	pci_bus_init(&x->b);
-	r = pt_cfg_build(&x->pc, &x->f, x->raw, x->size, &ops, NULL, "pt0", &x->e);
+	r = pt_cfg_build(&x->pc, &x->f, x->raw, x->size, &ops, devs, "pt0", &x->e);
 	if (!r)
 		ck_assert_int_eq(pci_bus_add(&x->b, SLOT, &x->f, &x->e), 0);
 	return r;

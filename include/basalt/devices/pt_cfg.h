@@ -89,14 +89,14 @@ struct pt_cfg {
 /* Builds f (zeroed by the caller) from the device's config space raw and
  * region sizes (size[0..5] the BARs, size[6] the ROM; 0 = absent): the
  * image, write masks, pc->pass, and the BARs and ROM declared with
- * pci_func_add_bar/pci_func_add_rom with ops/dev.  A BAR the sizes or the
+ * pci_func_add_bar/pci_func_add_rom with ops and dev[region].  A BAR the sizes or the
  * header make impossible (not a power of two, a 64-bit BAR in slot 5, a
  * 32-bit BAR over 2 GiB) is hidden with a warning, as is an MSI-X
  * capability whose table or PBA does not fit its BAR.  -EINVAL with a
  * message for what cannot be passed through at all (no device, a bridge). */
 int pt_cfg_build(struct pt_cfg *pc, struct pci_func *f, const uint8_t raw[PT_CFG_SIZE],
 		 const uint64_t size[PT_NUM_REGIONS], const struct bus_dev_ops *ops,
-		 void *dev, const char *name, struct bs_err *e);
+		 void *const dev[PT_NUM_REGIONS], const char *name, struct bs_err *e);
 
 /* Whether any byte of [off, off + len) is passed through. */
 bool pt_cfg_any_pass(const struct pt_cfg *pc, unsigned off, unsigned len);
