@@ -561,11 +561,17 @@ int main(int argc, char **argv)
 			strerror(-r));
 		return 1;
 	}
-	strcpy(sa.sun_path, path);
-	unlink(path);
+	/* Bound and listening under a temporary name, then renamed: whoever
+	 * sees the socket can connect. */
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) >=
+	    (int)sizeof(sa.sun_path)) {
+		fprintf(stderr, "vfio-user-dev: socket path too long\n");
+		return 2;
+	}
+	unlink(sa.sun_path);
 	s.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s.lfd < 0 || bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(s.lfd, 1)) {
+	    listen(s.lfd, 1) || rename(sa.sun_path, path)) {
 		fprintf(stderr, "vfio-user-dev: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
