@@ -145,6 +145,7 @@ struct guest_virtio {
 	uint32_t notify_mult;
 	uint16_t num_queues;
 	uint64_t device_features;
+	uint64_t features;              /* negotiated */
 };
 
 struct virtq_desc {
@@ -154,15 +155,23 @@ struct virtq_desc {
 	uint16_t next;
 };
 
-#define GUEST_VQ_MEM 8192               /* per queue, 4 KiB aligned */
+#define GUEST_VQ_MEM 16384              /* per queue, 4 KiB aligned */
+#define GUEST_VQ_MAX 128                /* largest queue size */
+#define GUEST_VQ_INDIRECT_MAX 4         /* longest chain put in an indirect table */
 struct guest_vq {
 	struct guest_virtio *v;
 	unsigned index;
 	uint16_t size, avail_idx, used_seen;
+	uint16_t free_head, num_free;   /* free descriptors, linked by next */
+	uint16_t kicked;                /* avail_idx at the last guest_vq_kick() */
+	bool event_idx, indirect;       /* negotiated ring features */
 	struct virtq_desc *desc;
 	volatile uint16_t *avail;
 	volatile uint8_t *used;
+	struct virtq_desc *itab;        /* indirect tables, one per descriptor */
 	uint64_t notify_addr;
+	uint64_t notifications;         /* notify writes so far */
+	uint8_t chain_n[GUEST_VQ_MAX];  /* ring descriptors per head in flight */
 };
 
 struct guest_vbuf {
@@ -175,16 +184,34 @@ struct guest_vbuf {
  * decoding and bus mastering and locates the capabilities. */
 int guest_virtio_find(uint16_t virtio_id, unsigned nth, struct guest_virtio *v);
 /* Reset, ACKNOWLEDGE, DRIVER, features (want & offered, plus VERSION_1),
- * FEATURES_OK (checked).  *got = what was accepted. */
+ * FEATURES_OK (checked).  *got = v->features = what was accepted.  With
+ * bits 28 (INDIRECT_DESC) and 29 (EVENT_IDX) accepted, the queues use them. */
 int guest_virtio_negotiate(struct guest_virtio *v, uint64_t want, uint64_t *got);
-/* Queue q with size entries (power of two <= 128) in mem (GUEST_VQ_MEM
- * bytes, 4 KiB aligned), enabled. */
+/* Queue q with size entries (power of two <= GUEST_VQ_MAX) in mem
+ * (GUEST_VQ_MEM bytes, 4 KiB aligned), enabled. */
 int guest_vq_init(struct guest_virtio *v, unsigned q, struct guest_vq *vq,
 		  void *mem, uint16_t size);
 void guest_virtio_driver_ok(struct guest_virtio *v);
 uint8_t guest_virtio_status(const struct guest_virtio *v);
+/* Makes a chain of n buffers available (not yet notified): its head
+ * descriptor id, which is vq->free_head at the call (callers may index
+ * per-request memory by it), or -GUEST_ENOMEM if too few descriptors are
+ * free.  Chains
+ * of 2..GUEST_VQ_INDIRECT_MAX buffers go in an indirect table when
+ * negotiated. */
+int guest_vq_add(struct guest_vq *vq, const struct guest_vbuf *b, unsigned n);
+/* Notifies the device of everything added since the last kick unless it
+ * suppressed notifications; whether it notified. */
+bool guest_vq_kick(struct guest_vq *vq);
+/* One used element: 1 with its head id and length (its descriptors are
+ * free again), 0 if there is none, -GUEST_EINVAL if the device returned an
+ * id that is not a head in flight (the element is consumed). */
+int guest_vq_poll(struct guest_vq *vq, uint16_t *id, uint32_t *len);
+/* guest_vq_poll() until an element arrives: its length, -1 after
+ * timeout_cycles TSC cycles, -2 for a bad id. */
+int64_t guest_vq_wait(struct guest_vq *vq, uint16_t *id, uint64_t timeout_cycles);
 /* Runs one chain of n buffers and polls for its completion: the used
- * length, or -1 after a 20 s (or so) timeout. */
+ * length, or -1 after a 20 s (or so) timeout or another chain's completion. */
 int64_t guest_vq_run(struct guest_vq *vq, const struct guest_vbuf *b, unsigned n);
 
 /* --- ACPI ------------------------------------------------------------------------ */
