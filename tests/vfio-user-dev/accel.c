@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -17,6 +18,14 @@
 #include "server.h"
 
 #define REGS_SIZE 0x60
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
 
 struct accel {
 	struct vdev *d;
@@ -52,6 +61,7 @@ static bool writable(unsigned off, uint32_t len)
 		{ ACCEL_REG_SCRATCH, 4 }, { ACCEL_REG_IRQ_VECTOR, 4 },
 		{ ACCEL_REG_DMA_SRC, 8 }, { ACCEL_REG_DMA_DST, 8 },
 		{ ACCEL_REG_DMA_LEN, 4 }, { ACCEL_REG_DMA_COMPL, 8 },
+		{ ACCEL_REG_DMA_DELAY, 4 },
 	};
 
 	for (unsigned i = 0; i < sizeof(rw) / sizeof(rw[0]); i++)
@@ -71,6 +81,7 @@ static void accel_read(struct vdev *d, unsigned region, uint64_t off, void *buf,
 		if (off >= ACCEL_SCRATCH_PAGE && off + len <= ACCEL_SCRATCH_PAGE + 0x1000)
 			memcpy(buf, a->bar0 + off, len);
 		else if (off + len <= REGS_SIZE) {
+			w64(a, ACCEL_REG_HOST_TSC, rdtsc());
 			w32(a, ACCEL_REG_IRQ_MODE, srv_irq_mode(d->srv) == 2 ? 3 :
 						   srv_irq_mode(d->srv) == 1 ? 2 : 0);
 			memcpy(buf, a->regs + off, len);
@@ -127,8 +138,20 @@ static void run_dma(struct accel *a)
 	uint64_t compl = r64(a, ACCEL_REG_DMA_COMPL), count = r64(a, ACCEL_REG_DMA_COUNT);
 	uint32_t len = r32(a, ACCEL_REG_DMA_LEN);
 	void *from = srv_dma(s, src, len, false), *to = srv_dma(s, dst, len, true);
-	uint32_t status = ACCEL_STATUS_DONE;
+	uint32_t status = ACCEL_STATUS_DONE, delay = r32(a, ACCEL_REG_DMA_DELAY);
 
+	/* A device that takes its time: the guest is back running (and
+	 * watching) when the copy completes.  Busy-waited: a sleep's wake-up
+	 * would add scheduler noise. */
+	if (delay) {
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 <
+		       (long)(delay > 1000000 ? 1000000 : delay));
+	}
 	if (!from || !to || !len || len > ACCEL_DMA_MAX) {
 		w32(a, ACCEL_REG_DMA_ERRORS, r32(a, ACCEL_REG_DMA_ERRORS) + 1);
 		status |= ACCEL_STATUS_ERROR;
@@ -140,10 +163,12 @@ static void run_dma(struct accel *a)
 	}
 	w32(a, ACCEL_REG_STATUS, status);
 	if (compl) {
-		uint64_t *c = srv_dma(s, compl, 8, true);
+		uint64_t *c = srv_dma(s, compl, 16, true);
 
-		if (c)
+		if (c) {
 			__atomic_store_n(c, count, __ATOMIC_RELEASE);
+			__atomic_store_n(c + 1, rdtsc(), __ATOMIC_RELEASE);
+		}
 	}
 	if (srv_verbose)
 		srv_log("DMA %u bytes 0x%llx -> 0x%llx done (%llu so far)", len,

@@ -34,6 +34,10 @@
 #define ACCEL_REG_RESETS 0x048          /* RO: device resets seen */
 #define ACCEL_REG_DMA_ERRORS 0x04c      /* RO: copies refused (bad address) */
 #define ACCEL_REG_IRQ_MODE 0x050        /* RO: 0 none, 2 MSI, 3 MSI-X */
+#define ACCEL_REG_DMA_DELAY 0x054       /* RW: microseconds before a DMA starts */
+#define ACCEL_REG_HOST_TSC 0x058        /* RO 64: the server's TSC when read */
+/* After a copy the device writes, at DMA_COMPL, the copy count and, at
+ * DMA_COMPL + 8, its TSC just before it signals the interrupt. */
 #define ACCEL_SCRATCH_PAGE 0x1000       /* 4 KiB, mmappable (sparse area) */
 #define ACCEL_MSIX_TABLE 0x2000
 #define ACCEL_MSIX_PBA 0x3000
