@@ -102,6 +102,15 @@ static void vec_route(struct pt_dev *pt, unsigned kind, unsigned v, uint64_t add
 
 	if (pt->p.route_hook)
 		pt->p.route_hook(pt->p.hook_ctx, kind, v, addr, data, valid);
+	/* GSIs are taken when a vector is first used: a device may offer
+	 * thousands of MSI-X vectors and a driver use a handful. */
+	if (valid && x->gsi < 0 && pt->p.irq) {
+		x->gsi = kvm_irq_msi_alloc(pt->p.irq, &e);
+		if (x->gsi < 0) {
+			pt_warn(pt, "%s: vector %u: %s", pt->name, v, e.msg);
+			return;
+		}
+	}
 	if (!valid && x->bound)
 		irqfd(pt, x, false);
 	if (pt->p.irq && x->gsi >= 0 &&
@@ -537,11 +546,6 @@ static int vec_init(struct pt_dev *pt, struct pt_vec *x, struct bs_err *e)
 	x->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (x->efd < 0)
 		return bs_errf(e, errno, "%s: eventfd: %s", pt->name, strerror(errno));
-	if (pt->p.irq) {
-		x->gsi = kvm_irq_msi_alloc(pt->p.irq, e);
-		if (x->gsi < 0)
-			return x->gsi;
-	}
 	return 0;
 }
 

@@ -296,6 +296,20 @@ static void check_msix(uint64_t b0, unsigned cap)
 	CHECK(mmio_read64(pba) == 0, "PBA 0x%llx after delivery",
 	      (unsigned long long)mmio_read64(pba));
 	CHECK(irqs[0] == 1, "%llu interrupts on vector 0 (want 1)", (unsigned long long)irqs[0]);
+	/* Mask vector 0 again (its irqfd is unbound), raise it twice: one
+	 * pending bit, one interrupt once unmasked (the irqfd bound again). */
+	mmio_write32(t + 12, 1);
+	mmio_write32(b0 + REG_IRQ_RAISE, 0);
+	mmio_write32(b0 + REG_IRQ_RAISE, 0);
+	guest_delay_tsc(50000000);
+	CHECK(irqs[0] == 1, "masked vector 0 interrupted");
+	CHECK(mmio_read64(pba) == 1, "PBA 0x%llx (want vector 0 pending)",
+	      (unsigned long long)mmio_read64(pba));
+	mmio_write32(t + 12, 0);
+	CHECK(wait_for(&irqs[0], 2, budget), "pending vector 0 not delivered on unmask");
+	guest_delay_tsc(50000000);
+	CHECK(irqs[0] == 2, "%llu interrupts on vector 0 (want 2: pending is one bit)",
+	      (unsigned long long)irqs[0]);
 }
 
 static void dma(uint64_t b0, uint64_t from, uint64_t to, uint32_t len)

@@ -112,7 +112,7 @@ struct pt_params {
 /* One vector of MSI or MSI-X. */
 struct pt_vec {
 	int efd;                     /* the device signals it */
-	int gsi;                     /* KVM route, -1 without KVM */
+	int gsi;                     /* KVM route, -1 until first used (or no KVM) */
 	bool bound;                  /* efd is a KVM irqfd of gsi */
 	uint64_t addr;               /* route last set */
 	uint32_t data;
