@@ -75,41 +75,16 @@ int vm_pt_open(const struct vm_config *cfg, struct bs_err *e)
 }
 
 /* Every BAR the firmware-style assignment placed must be addressable by
- * the guest: below 2^MAXPHYADDR (CPUID 0x80000008 EAX[7:0]). */
-static int check_reach(struct vm *vm, struct bs_err *e)
+ * the guest: below 2^MAXPHYADDR (CPUID 0x80000008 EAX[7:0], the host's). */
+int vm_pt_check_reach(struct vm *vm, struct bs_err *e)
 {
 	const struct kvm_cpuid_entry2 *c = x86_cpuid_find(&vm->cpuid, 0x80000008, 0);
 	unsigned bits = c ? (c->eax & 0xff) : 36;
-	uint64_t limit = bits >= 64 ? UINT64_MAX : (1ull << bits);
+	int r = pci_bus_check_reach(&vm->pci, bits, e);
 
-	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
-		const struct pci_func *f = vm->pci.slot[s];
-
-		for (unsigned i = 0; f && i < PCI_NUM_BARS; i++) {
-			uint64_t a, size = f->bar[i].size;
-			uint32_t lo, hi = 0;
-
-			if (!size)
-				continue;
-			memcpy(&lo, f->cfg + PCI_CFG_BAR0 + 4 * i, 4);
-			if (f->bar[i].flags & PCI_BAR_MEM64)
-				memcpy(&hi, f->cfg + PCI_CFG_BAR0 + 4 * i + 4, 4);
-			a = ((uint64_t)hi << 32) | (lo & ~0xfu);
-			if (a + size > limit || a + size < a)
-				return bs_errf(e, ERANGE, "BAR %u of 00:%02x.0 (%llu MiB at 0x%llx) "
-					       "is beyond the guest's %u-bit physical address "
-					       "space (the host CPU's)", i, s,
-					       (unsigned long long)(size >> 20),
-					       (unsigned long long)a, bits);
-		}
-	}
-	log_debug("all BARs below 2^%u (guest physical address width)", bits);
-	return 0;
-}
-
-int vm_pt_check_reach(struct vm *vm, struct bs_err *e)
-{
-	return check_reach(vm, e);
+	if (!r)
+		log_debug("all BARs below 2^%u (guest physical address width)", bits);
+	return r;
 }
 
 int vm_pt_create(struct vm *vm, struct bs_err *e)

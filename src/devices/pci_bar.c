@@ -274,3 +274,27 @@ int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 	}
 	return 0;
 }
+
+int pci_bus_check_reach(const struct pci_bus *b, unsigned phys_bits, struct bs_err *e)
+{
+	uint64_t limit = phys_bits >= 64 ? UINT64_MAX : 1ull << phys_bits;
+
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
+		const struct pci_func *f = b->slot[s];
+
+		for (unsigned i = 0; f && i < PCI_NUM_BARS; i++) {
+			uint64_t a, size = f->bar[i].size;
+
+			if (!size)
+				continue;
+			a = bar_reg(f, i);
+			if (a + size > limit || a + size < a)
+				return bs_errf(e, ERANGE, "BAR %u of 00:%02x.0 (%llu MiB at 0x%llx) "
+					       "is beyond the guest's %u-bit physical address "
+					       "space (the host CPU's)", i, s,
+					       (unsigned long long)(size >> 20),
+					       (unsigned long long)a, phys_bits);
+		}
+	}
+	return 0;
+}

@@ -263,6 +263,31 @@ START_TEST(expansion_rom)
 }
 END_TEST
 
+/* BARs must lie below 2^MAXPHYADDR: an 8 GiB BAR at 8 GiB needs 35 bits. */
+START_TEST(reach)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bar_dev d = { 0 };
+	struct pci_window w32, w64;
+	struct bs_err e;
+
+	pci_bus_init(&b);
+	w32 = (struct pci_window){ &b, 0xc0000000ull, 0x20000000ull };
+	w64 = (struct pci_window){ &b, 1ull << 32, 256ull << 30 };
+	ck_assert_int_eq(pci_func_add_bar(&f, 2, 8ull << 30, PCI_BAR_MEM64 | PCI_BAR_PREFETCH,
+					  &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_func_add_bar(&f, 0, 0x1000, 0, &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_bus_add(&b, SLOT, &f, &e), 0);
+	ck_assert_int_eq(pci_bus_assign_bars(&b, &w32, &w64, &e), 0);
+	ck_assert_int_eq(pci_bus_check_reach(&b, 48, &e), 0);
+	ck_assert_int_eq(pci_bus_check_reach(&b, 34, &e), 0);     /* ends at 16 GiB = 2^34 */
+	ck_assert_int_eq(pci_bus_check_reach(&b, 33, &e), -ERANGE);
+	ck_assert_str_eq(e.msg, "BAR 2 of 00:03.0 (8192 MiB at 0x200000000) is beyond the "
+			 "guest's 33-bit physical address space (the host CPU's)");
+}
+END_TEST
+
 static unsigned hook_off, hook_len;
 static uint32_t hook_val;
 
@@ -318,6 +343,7 @@ int main(void)
 	tcase_add_test(tc, capabilities);
 	tcase_add_test(tc, expansion_rom);
 	tcase_add_test(tc, device_backed_hooks);
+	tcase_add_test(tc, reach);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

@@ -145,4 +145,9 @@ extern const struct bus_dev_ops pci_window_ops;
 int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 			const struct pci_window *w64, struct bs_err *e);
 
+/* Every memory BAR of every function, at the address its registers hold,
+ * ends at or below 2^phys_bits (the guest's physical address width): 0, or
+ * -ERANGE naming the first that does not. */
+int pci_bus_check_reach(const struct pci_bus *b, unsigned phys_bits, struct bs_err *e);
+
 #endif
