@@ -79,14 +79,39 @@ static void start_server(struct fx *x)
 	ck_assert_int_eq(access(x->sock, F_OK), 0);
 }
 
+/* A failed check ends the test's process through exit(): the server and
+ * the temporary directory go then too. */
+static struct fx *live;
+
+static void cleanup(void)
+{
+	char cmd[128];
+
+	if (!live)
+		return;
+	if (live->server > 0) {
+		kill(live->server, SIGKILL);
+		waitpid(live->server, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", live->dir);
+	if (system(cmd)) {
+		/* nothing more to do */
+	}
+	live = NULL;
+}
+
 static void setup(struct fx *x)
 {
 	struct pt_params p;
 	void *backend;
+	static bool registered;
 
 	memset(x, 0, sizeof(*x));
+	if (!registered)
+		registered = atexit(cleanup) == 0;
 	snprintf(x->dir, sizeof(x->dir), "/tmp/basalt-pt.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(x->dir));
+	live = x;
 	snprintf(x->sock, sizeof(x->sock), "%s/accel.sock", x->dir);
 	start_server(x);
 	ck_assert_int_eq(gm_init(&x->gm, RAM, &x->e), 0);
@@ -108,16 +133,9 @@ static void setup(struct fx *x)
 
 static void teardown(struct fx *x)
 {
-	char cmd[128];
-
 	pt_destroy(x->pt);
-	if (x->server > 0) {
-		kill(x->server, SIGTERM);
-		waitpid(x->server, NULL, 0);
-	}
 	gm_destroy(&x->gm);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	ck_assert_int_eq(system(cmd), 0);
+	cleanup();
 }
 
 static uint32_t cfg(struct fx *x, unsigned off, unsigned len)
