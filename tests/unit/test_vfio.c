@@ -191,13 +191,28 @@ static void ln(const char *target, const char *path)
 	ck_assert_int_eq(symlink(target, p), 0);
 }
 
-/* A function 0000:01:00.0 in IOMMU group 7 with a sibling 0000:01:00.1. */
+static void drop_tree(void)
+{
+	char cmd[128];
+
+	if (!root[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd)) {
+		/* nothing more to do */
+	}
+	root[0] = 0;
+}
+
+/* A function 0000:01:00.0 in IOMMU group 7 with a sibling 0000:01:00.1.
+ * Removed at exit, also when a check fails. */
 static void fake_tree(void)
 {
 	static const char *const fns[] = { "0000:01:00.0", "0000:01:00.1" };
 
 	snprintf(root, sizeof(root), "/tmp/basalt-sysfs.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(root));
+	atexit(drop_tree);
 	mk("/sys/kernel/iommu_groups/7/devices%s", "");
 	mk("/dev/vfio%s", "");
 	mk("/sys/bus/pci/drivers/vfio-pci%s", "");
@@ -224,14 +239,6 @@ static void fake_tree(void)
 	}
 	put("/dev/vfio/7", "");
 	put("/dev/vfio/vfio", "");
-}
-
-static void drop_tree(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 #define DEV "/sys/bus/pci/devices/0000:01:00.0"
