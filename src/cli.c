@@ -35,6 +35,7 @@ enum {
 	OPT_GID,
 	OPT_DISK,
 	OPT_NET,
+	OPT_DEVICE,
 	OPT_BALLOON,
 	OPT_API_SOCKET,
 };
@@ -58,6 +59,7 @@ static const struct option run_options[] = {
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -84,6 +86,9 @@ static const struct {
 	{ "--net tap=NAME[,...]", "virtio-net on a host tap (repeatable; replaces the config's nets):" },
 	{ "", "  mac=52:54:00:12:34:56, queues=N (queue pairs; default one per vCPU" },
 	{ "", "  on a multi_queue tap, else 1), create=on (make the tap, gone at exit)" },
+	{ "--device vfio=PATH", "pass a host PCI function through (bound to vfio-pci;" },
+	{ "", "  PATH /sys/bus/pci/devices/DDDD:BB:DD.F); repeatable, replaces the config's" },
+	{ "--device vfio-user=SOCK", "a PCI device served by a vfio-user server (repeatable)" },
 	{ "--balloon SPEC", "virtio-balloon: on, off, or target=SIZE (held from boot," },
 	{ "", "  default 0), stats-interval=S (0 = on request)," },
 	{ "", "  deflate-on-oom=on|off, free-page-reporting=on|off" },
@@ -366,6 +371,23 @@ static int apply_flag(const struct flag *f, struct cli_opts *o, struct bs_err *e
 		if (r)
 			return r;
 		c->nets[c->nnets++] = n;
+		return 0;
+	}
+	case OPT_DEVICE: {
+		struct device_config d;
+		int r;
+
+		/* The first --device replaces the devices of --config. */
+		if (!o->cli_devices) {
+			vm_config_clear_devices(c);
+			o->cli_devices = true;
+		}
+		if (c->ndevices == BS_MAX_DEVICES)
+			return bs_errf(e, EINVAL, "--device: at most %u devices", BS_MAX_DEVICES);
+		r = cfg_parse_device(f->arg, &d, e);
+		if (r)
+			return r;
+		c->devices[c->ndevices++] = d;
 		return 0;
 	}
 	case OPT_BALLOON:

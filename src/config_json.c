@@ -26,7 +26,7 @@
 
 static const char *const top_keys[] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
-	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", "nets",
+	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", "nets", "devices",
 	"balloon", "api_socket", NULL,
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
@@ -835,6 +835,54 @@ static int set_balloon(const struct jctx *x, json_t *v, struct vm_config *c)
 	return 0;
 }
 
+/* "devices": [ { "vfio": str } | { "vfio-user": str }, ... ]. */
+static int set_devices(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	size_t i;
+	json_t *el;
+
+	if (!json_is_array(v))
+		return key_errf(x, EINVAL, "devices", NULL,
+				"'devices' must be an array, got %s", type_name(v));
+	if (json_array_size(v) > BS_MAX_DEVICES)
+		return key_errf(x, EINVAL, "devices", NULL, "'devices' has %zu entries, "
+				"at most %u", json_array_size(v), BS_MAX_DEVICES);
+	vm_config_clear_devices(c);
+	json_array_foreach(v, i, el) {
+		struct device_config *d = &c->devices[i];
+		char idx[24];
+		const char *key;
+		json_t *m;
+
+		snprintf(idx, sizeof(idx), "#%zu", i);
+		c->ndevices = (unsigned)i + 1;
+		if (!json_is_object(el) || json_object_size(el) != 1)
+			return key_errf_path(x, EINVAL, (const char *[]){ "devices", idx }, 2,
+					     "'devices[%zu]' must be an object with one key, "
+					     "\"vfio\" or \"vfio-user\"", i);
+		json_object_foreach(el, key, m) {
+			const char *path[3] = { "devices", idx, key };
+
+			if (strcmp(key, "vfio") && strcmp(key, "vfio-user")) {
+				char shown[80];
+
+				return key_errf_path(x, EINVAL, path, 3,
+						     "unknown key '%s' in 'devices[%zu]' (keys: "
+						     "vfio, vfio-user)",
+						     cfg_show(key, shown, sizeof(shown)), i);
+			}
+			if (!json_is_string(m) || !json_string_length(m))
+				return key_errf_path(x, EINVAL, path, 3,
+						     "'devices[%zu].%s' must be a non-empty string",
+						     i, key);
+			d->kind = strcmp(key, "vfio") ? DEVICE_VFIO_USER : DEVICE_VFIO;
+			if (!(d->path = strdup(json_string_value(m))))
+				return bs_errf(x->e, ENOMEM, "%s: out of memory", x->name);
+		}
+	}
+	return 0;
+}
+
 static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 {
 	const char *key;
@@ -876,6 +924,8 @@ static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 			r = set_disks(x, v, c);
 		} else if (!strcmp(key, "nets")) {
 			r = set_nets(x, v, c);
+		} else if (!strcmp(key, "devices")) {
+			r = set_devices(x, v, c);
 		} else if (!strcmp(key, "balloon")) {
 			r = set_balloon(x, v, c);
 		} else if (!strcmp(key, "api_socket")) {
@@ -937,6 +987,8 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 		dst->disks[i].path = dst->disks[i].serial = NULL;
 	for (unsigned i = 0; i < src->nnets; i++)
 		dst->nets[i].tap = NULL;
+	for (unsigned i = 0; i < src->ndevices; i++)
+		dst->devices[i].path = NULL;
 	dst->kernel = src->kernel ? strdup(src->kernel) : NULL;
 	dst->initrd = src->initrd ? strdup(src->initrd) : NULL;
 	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
@@ -951,6 +1003,8 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 	}
 	for (unsigned i = 0; i < src->nnets && !oom; i++)
 		oom = !(dst->nets[i].tap = strdup(src->nets[i].tap));
+	for (unsigned i = 0; i < src->ndevices && !oom; i++)
+		oom = !(dst->devices[i].path = strdup(src->devices[i].path));
 	if (oom || (src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
 	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path) ||
 	    (src->jail.dir && !dst->jail.dir) || (src->api_socket && !dst->api_socket)) {
@@ -1137,6 +1191,23 @@ static json_t *balloon_json(const struct vm_config *c, int *err)
 	return o;
 }
 
+static json_t *devices_json(const struct vm_config *c, int *err)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < c->ndevices; i++) {
+		const struct device_config *d = &c->devices[i];
+		json_t *o = json_object();
+
+		add(o, d->kind == DEVICE_VFIO ? "vfio" : "vfio-user", str(d->path, err), err);
+		if (!o || json_array_append_new(a, o)) {
+			*err = ENOMEM;
+			break;
+		}
+	}
+	return a;
+}
+
 /* Every field, schema order, indent 2, trailing newline.  NULL with errno
  * ENOMEM, or EILSEQ if a string is not valid UTF-8. */
 char *vm_config_to_json(const struct vm_config *c)
@@ -1182,6 +1253,7 @@ char *vm_config_to_json(const struct vm_config *c)
 		add(root, "jail", json_incref(jail), &err);
 		add(root, "disks", disks_json(c, &err), &err);
 		add(root, "nets", nets_json(c, &err), &err);
+		add(root, "devices", devices_json(c, &err), &err);
 		add(root, "balloon", balloon_json(c, &err), &err);
 		add(root, "api_socket", str(c->api_socket, &err), &err);
 	}

@@ -37,6 +37,17 @@ int cfg_check_net(unsigned i, const struct net_config *n, const struct vm_config
 		  struct bs_err *e);
 bool cfg_nets_equal(const struct vm_config *a, const struct vm_config *b);
 
+/* config_dev.c.  A --device value "vfio=PATH" or "vfio-user=PATH" into d
+ * (path malloc'd).  Errors start "--device: ". */
+struct device_config;
+int cfg_parse_device(const char *spec, struct device_config *d, struct bs_err *e);
+const char *cfg_device_kind_name(int kind);
+/* Validation of devices[i] (c holds devices[0..i)): the socket exists and
+ * is one we may connect to; the PCI function exists, is bound to
+ * vfio-pci, and its IOMMU group is viable.  Nothing is opened. */
+int cfg_check_device(unsigned i, const struct device_config *d,
+		     const struct vm_config *c, struct bs_err *e);
+bool cfg_devices_equal(const struct vm_config *a, const struct vm_config *b);
 /* config_ctl.c: the balloon and the control socket.  A --balloon value is
  * "on", "off" or "[target=SIZE][,stats-interval=S][,deflate-on-oom=on|off]
  * [,free-page-reporting=on|off]" (errors start "--balloon: "). */

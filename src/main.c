@@ -135,6 +135,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Passthrough backends: a dead socket or a refused VFIO group is a
+	 * user error, reported before /dev/kvm is opened. */
+	if (vm_pt_open(&o.cfg, &e)) {
+		cli_opts_free(&o);
+		die_usage(e.msg);
+	}
+
 	/* Stop signals wait in the signalfd of vm_run() from here on, so one
 	 * that arrives during setup cannot leave the terminal in raw mode. */
 	sigemptyset(&stop_sigs);

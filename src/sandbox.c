@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -67,6 +68,25 @@ static const struct sb_rule vcpu_rules[] = {
 	ALLOW(munmap), ALLOW(exit), ALLOW(exit_group), ALLOW(sched_yield),
 	ALLOW(restart_syscall), ALLOW(clock_gettime),
 };
+
+/* vCPU threads of a VM with passthrough devices, on top: memory slots
+ * that follow BARs, irqfds bound and unbound as the guest masks vectors,
+ * eventfd reads (pending bits of masked vectors), vfio-user messages
+ * (trapped accesses, interrupt set-up), VFIO region accesses, interrupt
+ * set-up and reset. */
+static const unsigned long vcpu_pt_ioctls[] = {
+	KVM_IRQFD, KVM_SET_USER_MEMORY_REGION, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+};
+static const struct sb_rule vcpu_pt_rules[] = {
+	ALLOW_ARG1(ioctl, vcpu_pt_ioctls),
+	ALLOW(read), ALLOW(sendmsg), ALLOW(recvmsg), ALLOW(pread64), ALLOW(pwrite64),
+};
+static bool passthrough;
+
+void sandbox_allow_passthrough(void)
+{
+	passthrough = true;
+}
 
 /* Main thread: the main loop (poll, signalfd/stdin/eventfd reads, console
  * input raising the UART interrupt with KVM_IRQ_LINE), vCPU joins, teardown
@@ -358,6 +378,9 @@ int sandbox_enter(enum sb_role role, enum sb_mode mode, struct bs_err *e)
 	if (!ctx)
 		return bs_errf(e, ENOMEM, "seccomp: init failed");
 	r = add_rules(ctx, roles[role].rules, roles[role].n, e);
+	if (!r && role == SB_ROLE_VCPU && passthrough)
+		r = add_rules(ctx, vcpu_pt_rules,
+			      sizeof(vcpu_pt_rules) / sizeof(vcpu_pt_rules[0]), e);
 	if (!r && SB_SANITIZER)
 		r = add_rules(ctx, sanitizer_rules,
 			      sizeof(sanitizer_rules) / sizeof(sanitizer_rules[0]), e);
@@ -391,6 +414,21 @@ void sandbox_dump(FILE *f, unsigned counts[SB_NR_ROLES])
 		}
 		if (counts)
 			counts[ro] = roles[ro].n;
+	}
+	/* The ioctl row adds requests to vCPU's ioctl; the others are new calls. */
+	fprintf(f, "vcpu, with passthrough devices: %zu more system calls\n",
+		sizeof(vcpu_pt_rules) / sizeof(vcpu_pt_rules[0]) - 1);
+	for (unsigned i = 0; i < sizeof(vcpu_pt_rules) / sizeof(vcpu_pt_rules[0]); i++) {
+		const struct sb_rule *ru = &vcpu_pt_rules[i];
+
+		fprintf(f, "  %s", ru->name);
+		for (unsigned v = 0; v < ru->nvals; v++) {
+			if (v)
+				fprintf(f, "|0x%lx", ru->vals[v]);
+			else
+				fprintf(f, " arg%u=0x%lx", ru->arg, ru->vals[v]);
+		}
+		fputc('\n', f);
 	}
 	if (SB_SANITIZER)
 		fprintf(f, "(sanitizer build: %zu more calls for the sanitizer runtime)\n",

@@ -186,10 +186,14 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 	if (!r)
 		r = vm_nets_create(vm, e);
 	if (!r)
+		r = vm_pt_create(vm, e);
+	if (!r)
 		r = vm_balloon_create(vm, e);
 	/* PCI devices are added above this line; then BARs get addresses. */
 	if (!r)
 		r = pci_bus_assign_bars(&vm->pci, &vm->pci_w32, &vm->pci_w64, e);
+	if (!r)
+		r = vm_pt_check_reach(vm, e);
 	if (!r && vm->cfg->exit_dev.enabled)
 		r = bus_register(&vm->pio, vm->cfg->exit_dev.port, 1, &exit_dev_ops,
 				 &vm->ctl, e);
@@ -469,6 +473,7 @@ void vm_destroy(struct vm *vm)
 	vm_balloon_destroy(vm);
 	vm_nets_destroy(vm);
 	vm_disks_destroy(vm);
+	vm_pt_destroy(vm);
 	if (vm->irq_router)
 		kvm_irq_router_destroy(&vm->irq);
 	vm->irq_router = false;

@@ -19,6 +19,7 @@ struct cli_opts {
 	bool stats;               /* --stats: print run statistics at exit */
 	bool cli_disks;           /* a --disk was seen (replaces the file's disks) */
 	bool cli_nets;            /* a --net was seen (replaces the file's nets) */
+	bool cli_devices;         /* a --device was seen (replaces the file's devices) */
 	struct vm_config cfg;
 };
 

@@ -25,6 +25,8 @@
 #define BS_NET_MAX_QUEUES 16      /* queue pairs per virtio-net device */
 #define BS_TAP_NAME_MAX 15        /* IFNAMSIZ - 1 */
 
+#define BS_MAX_DEVICES 6          /* passthrough: PCI slots 26..31 */
+
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_WRITETHROUGH };
 
@@ -55,6 +57,15 @@ struct balloon_config {
 	bool deflate_on_oom;
 	bool free_page_reporting;
 };
+
+/* One passed-through PCI device: a host function bound to vfio-pci
+ * (path: /sys/bus/pci/devices/DDDD:BB:DD.F) or a vfio-user server's
+ * UNIX socket. */
+enum device_kind { DEVICE_VFIO, DEVICE_VFIO_USER };
+struct device_config {
+	enum device_kind kind;
+	char *path;
+};
 enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
 #define BS_NO_ID (-1)
 
@@ -83,6 +94,8 @@ struct vm_config {
 	struct disk_config disks[BS_MAX_DISKS];
 	unsigned nnets;
 	struct net_config nets[BS_MAX_NETS];
+	unsigned ndevices;
+	struct device_config devices[BS_MAX_DEVICES];
 	struct balloon_config balloon;
 	char *api_socket;          /* control socket path or NULL */
 };
@@ -94,6 +107,7 @@ void vm_config_free(struct vm_config *c);
 /* Frees the disk list (for a front end replacing it). */
 void vm_config_clear_disks(struct vm_config *c);
 void vm_config_clear_nets(struct vm_config *c);
+void vm_config_clear_devices(struct vm_config *c);
 int vm_config_validate(const struct vm_config *c, struct bs_err *e);
 
 /* "512M", "2G", "1048576", "64K", "1T" (binary units, optional "iB"/"B").

@@ -43,6 +43,11 @@ int sandbox_enter(enum sb_role role, enum sb_mode mode, struct bs_err *e);
  * control socket's directory, to remove the socket at exit).  Call before
  * the main thread's sandbox_enter(). */
 void sandbox_allow_unlink_in(int dirfd);
+/* The VM has passthrough devices: vCPU threads loaded from now on also
+ * get the calls those need (memory slots and irqfds that follow the
+ * guest's BAR and MSI-X programming, vfio-user messages, VFIO region
+ * accesses and interrupt set-up).  Call before the vCPUs start. */
+void sandbox_allow_passthrough(void);
 /* Prints every role's allow list (basalt seccomp-dump); returns the number
  * of rules of each role in counts[] if non-NULL. */
 void sandbox_dump(FILE *f, unsigned counts[SB_NR_ROLES]);

@@ -22,6 +22,7 @@
 #include "basalt/err.h"
 #include "basalt/guest_mem.h"
 #include "basalt/kvm_irq.h"
+#include "basalt/kvm_slots.h"
 #include "basalt/vmctl.h"
 #include "basalt/x86/boot.h"
 #include "basalt/x86/cpu.h"
@@ -32,6 +33,7 @@ struct rtc;
 struct io_loop;
 struct blk_backend;
 struct virtio_blk;
+struct pt_dev;
 
 /* One virtio-blk disk: its I/O thread, image and device. */
 struct vm_disk {
@@ -104,6 +106,9 @@ struct vm {
 	struct vm_disk disks[BS_MAX_DISKS];
 	unsigned nnets;
 	struct vm_net nets[BS_MAX_NETS];
+	unsigned npt;
+	struct pt_dev *pt[BS_MAX_DEVICES];    /* passthrough, slots 26.. */
+	struct kvm_slots slots;               /* their mmapped BARs */
 	struct vm_balloon balloon;
 	struct vm_pause pause;
 	struct vm_api *api;
@@ -153,6 +158,17 @@ void vm_nets_quiesce(struct vm *vm);
 void vm_nets_report(struct vm *vm);   /* --stats lines */
 void vm_nets_destroy(struct vm *vm);
 
+/* vm_pt.c: passthrough devices from cfg->devices on PCI slots 26...
+ * vm_pt_open() opens the backends (connects vfio-user sockets, opens VFIO
+ * groups) before any VM exists, so user errors end basalt with status 2;
+ * vm_pt_create() builds the devices (opening what vm_pt_open did not);
+ * vm_pt_check_reach() checks, once BARs have addresses, that the guest's
+ * physical address width covers them all. */
+int vm_pt_open(const struct vm_config *cfg, struct bs_err *e);
+void vm_pt_close_opened(void);
+int vm_pt_create(struct vm *vm, struct bs_err *e);
+int vm_pt_check_reach(struct vm *vm, struct bs_err *e);
+void vm_pt_destroy(struct vm *vm);
 /* vm_balloon.c: the balloon of cfg->balloon on PCI slot 25, like a disk:
  * I/O thread started before the vCPUs, quiesced once they are gone. */
 int vm_balloon_create(struct vm *vm, struct bs_err *e);

@@ -54,15 +54,13 @@ static void sync_all(struct msix *m)
 		sync_vec(m, v, c);
 }
 
-int msix_init(struct msix *m, struct pci_func *f, unsigned nvec, unsigned bar,
-	      uint32_t table_off, uint32_t pba_off, const struct msix_sink *sink,
-	      struct bs_err *e)
+/* Checks shared by both set-ups; m is zeroed. */
+static int check_params(struct pci_func *f, unsigned nvec, unsigned bar,
+			uint32_t table_off, uint32_t pba_off,
+			const struct msix_sink *sink, struct bs_err *e)
 {
 	uint64_t tb = msix_table_bytes(nvec), pb = msix_pba_bytes(nvec);
-	uint16_t c;
-	uint32_t t, p;
 
-	memset(m, 0, sizeof(*m));
 	if (nvec < 1 || nvec > MSIX_MAX_VECTORS)
 		return bs_errf(e, EINVAL, "msix: %u vectors (1 to %u)", nvec,
 			       MSIX_MAX_VECTORS);
@@ -77,9 +75,18 @@ int msix_init(struct msix *m, struct pci_func *f, unsigned nvec, unsigned bar,
 			       (unsigned long long)pb, bar);
 	if (!sink || !sink->route || !sink->fire)
 		return bs_errf(e, EINVAL, "msix: no sink");
-	m->cap = pci_cap_add(f, PCI_CAP_ID_MSIX, 12);
-	if (!m->cap)
-		return bs_errf(e, ENOSPC, "msix: no room for the capability");
+	return 0;
+}
+
+static int setup(struct msix *m, struct pci_func *f, unsigned cap, unsigned nvec,
+		 unsigned bar, uint32_t table_off, uint32_t pba_off,
+		 const struct msix_sink *sink, struct bs_err *e)
+{
+	uint64_t pb = msix_pba_bytes(nvec);
+	uint16_t c;
+	uint32_t t, p;
+
+	m->cap = cap;
 	m->table = calloc(nvec, MSIX_ENTRY_SIZE);
 	m->pba = calloc(1, pb);
 	m->routed = calloc(nvec, sizeof(*m->routed));
@@ -101,8 +108,42 @@ int msix_init(struct msix *m, struct pci_func *f, unsigned nvec, unsigned bar,
 	memcpy(f->cfg + m->cap + 2, &c, 2);
 	memcpy(f->cfg + m->cap + 4, &t, 4);
 	memcpy(f->cfg + m->cap + 8, &p, 4);
+	f->wmask[m->cap + 2] = 0;
 	f->wmask[m->cap + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK) >> 8;
+	memset(f->wmask + m->cap + 4, 0, 8);
 	return 0;
+}
+
+int msix_init(struct msix *m, struct pci_func *f, unsigned nvec, unsigned bar,
+	      uint32_t table_off, uint32_t pba_off, const struct msix_sink *sink,
+	      struct bs_err *e)
+{
+	unsigned cap;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	r = check_params(f, nvec, bar, table_off, pba_off, sink, e);
+	if (r)
+		return r;
+	cap = pci_cap_add(f, PCI_CAP_ID_MSIX, 12);
+	if (!cap)
+		return bs_errf(e, ENOSPC, "msix: no room for the capability");
+	return setup(m, f, cap, nvec, bar, table_off, pba_off, sink, e);
+}
+
+int msix_init_at(struct msix *m, struct pci_func *f, unsigned cap, unsigned nvec,
+		 unsigned bar, uint32_t table_off, uint32_t pba_off,
+		 const struct msix_sink *sink, struct bs_err *e)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (cap < 0x40 || cap > 0x100 - 12 || (cap & 3) || f->cfg[cap] != PCI_CAP_ID_MSIX)
+		return bs_errf(e, EINVAL, "msix: no MSI-X capability at 0x%x", cap);
+	r = check_params(f, nvec, bar, table_off, pba_off, sink, e);
+	if (r)
+		return r;
+	return setup(m, f, cap, nvec, bar, table_off, pba_off, sink, e);
 }
 
 void msix_destroy(struct msix *m)

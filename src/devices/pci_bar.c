@@ -72,9 +72,44 @@ uint64_t pci_bar_addr(const struct pci_func *f, unsigned idx)
 	return bar_reg(f, idx);
 }
 
+int pci_func_add_rom(struct pci_func *f, uint64_t size,
+		     const struct bus_dev_ops *ops, void *dev, struct bs_err *e)
+{
+	if (f->rom.size)
+		return bs_errf(e, EINVAL, "pci: expansion ROM already declared");
+	if (size < PCI_ROM_MIN || (size & (size - 1)) || size > (1ull << 31))
+		return bs_errf(e, EINVAL, "pci: expansion ROM: bad size 0x%llx (a "
+			       "power of two, 2 KiB to 2 GiB)", (unsigned long long)size);
+	if (!ops)
+		return bs_errf(e, EINVAL, "pci: expansion ROM has no device ops");
+	f->rom = (struct pci_bar){ size, 0, ops, dev };
+	wr32(f->cfg + PCI_CFG_ROM, 0);
+	/* Address bits 31:11 above the size, and the enable bit. */
+	wr32(f->wmask + PCI_CFG_ROM, ((uint32_t)~(size - 1) & 0xfffff800u) |
+				     PCI_ROM_ENABLE);
+	f->wmask[PCI_CFG_COMMAND] |= PCI_COMMAND_MEMORY;
+	return 0;
+}
+
+uint64_t pci_rom_addr(const struct pci_func *f)
+{
+	uint32_t reg = rd32(f->cfg + PCI_CFG_ROM);
+
+	if (!f->rom.size || !(reg & PCI_ROM_ENABLE) ||
+	    !(f->cfg[PCI_CFG_COMMAND] & PCI_COMMAND_MEMORY))
+		return 0;
+	return reg & 0xfffff800u;
+}
+
 static void bar_set(struct pci_func *f, unsigned idx, uint64_t addr)
 {
 	unsigned off = PCI_CFG_BAR0 + 4 * idx;
+
+	if (idx == PCI_NUM_BARS) {	/* the ROM: keep its enable bit */
+		wr32(f->cfg + PCI_CFG_ROM, (rd32(f->cfg + PCI_CFG_ROM) & PCI_ROM_ENABLE) |
+					   ((uint32_t)addr & 0xfffff800u));
+		return;
+	}
 
 	wr32(f->cfg + off, (rd32(f->cfg + off) & 0xfu) | ((uint32_t)addr & ~0xfu));
 	if (f->bar[idx].flags & PCI_BAR_MEM64)
@@ -119,6 +154,14 @@ static const struct pci_bar *window_find(struct pci_window *w, uint64_t off,
 			if (a && gpa >= a && gpa - a < size && len <= size - (gpa - a)) {
 				*bar_off = gpa - a;
 				return &f->bar[i];
+			}
+		}
+		if (f && f->rom.size) {
+			uint64_t a = pci_rom_addr(f), size = f->rom.size;
+
+			if (a && gpa >= a && gpa - a < size && len <= size - (gpa - a)) {
+				*bar_off = gpa - a;
+				return &f->rom;
 			}
 		}
 	}
@@ -194,7 +237,7 @@ static bool place(const struct pci_window *w, uint64_t *cursor, uint64_t size,
 int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 			const struct pci_window *w64, struct bs_err *e)
 {
-	struct bar_ref refs[PCI_MAX_SLOTS * PCI_NUM_BARS];
+	struct bar_ref refs[PCI_MAX_SLOTS * (PCI_NUM_BARS + 1)];
 	uint64_t c32 = w32 ? w32->base : 0, c64 = w64 ? w64->base : 0;
 	unsigned n = 0;
 
@@ -203,9 +246,15 @@ int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 			if (b->slot[s]->bar[i].size)
 				refs[n++] = (struct bar_ref){ b->slot[s], s, i,
 							      b->slot[s]->bar[i].size };
+	/* Expansion ROMs (index PCI_NUM_BARS here) go below 4 GiB. */
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)
+		if (b->slot[s] && b->slot[s]->rom.size)
+			refs[n++] = (struct bar_ref){ b->slot[s], s, PCI_NUM_BARS,
+						      b->slot[s]->rom.size };
 	qsort(refs, n, sizeof(refs[0]), by_size_desc);
 	for (unsigned k = 0; k < n; k++) {
-		bool is64 = refs[k].f->bar[refs[k].idx].flags & PCI_BAR_MEM64;
+		bool is64 = refs[k].idx < PCI_NUM_BARS &&
+			    (refs[k].f->bar[refs[k].idx].flags & PCI_BAR_MEM64);
 		uint64_t a;
 
 		/* Large 64-bit BARs above 4 GiB; the rest below, where guests
@@ -215,12 +264,37 @@ int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 		if (!((high_first && place(w64, &c64, refs[k].size, &a)) ||
 		      place(w32, &c32, refs[k].size, &a) ||
 		      (is64 && !high_first && place(w64, &c64, refs[k].size, &a))))
-			return bs_errf(e, ENOSPC, "pci: no room for BAR %u of 00:%02x.0 "
-				       "(%llu MiB) in the %s window", refs[k].idx,
+			return bs_errf(e, ENOSPC, "pci: no room for %s %u of 00:%02x.0 "
+				       "(%llu MiB) in the %s window",
+				       refs[k].idx < PCI_NUM_BARS ? "BAR" : "ROM", refs[k].idx,
 				       refs[k].slot,
 				       (unsigned long long)(refs[k].size >> 20),
 				       is64 ? "64-bit" : "32-bit");
 		bar_set(refs[k].f, refs[k].idx, a);
+	}
+	return 0;
+}
+
+int pci_bus_check_reach(const struct pci_bus *b, unsigned phys_bits, struct bs_err *e)
+{
+	uint64_t limit = phys_bits >= 64 ? UINT64_MAX : 1ull << phys_bits;
+
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++) {
+		const struct pci_func *f = b->slot[s];
+
+		for (unsigned i = 0; f && i < PCI_NUM_BARS; i++) {
+			uint64_t a, size = f->bar[i].size;
+
+			if (!size)
+				continue;
+			a = bar_reg(f, i);
+			if (a + size > limit || a + size < a)
+				return bs_errf(e, ERANGE, "BAR %u of 00:%02x.0 (%llu MiB at 0x%llx) "
+					       "is beyond the guest's %u-bit physical address "
+					       "space (the host CPU's)", i, s,
+					       (unsigned long long)(size >> 20),
+					       (unsigned long long)a, phys_bits);
+		}
 	}
 	return 0;
 }

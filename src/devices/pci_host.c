@@ -54,6 +54,8 @@ uint32_t pci_cfg_read(struct pci_bus *b, unsigned bus, unsigned devfn,
 	if (f) {
 		v = 0;
 		memcpy(&v, f->cfg + off, len);
+		if (f->cfg_read)
+			v = f->cfg_read(f, off, len, v);
 	}
 	pthread_rwlock_unlock(&b->lock);
 	if (len < 4)
@@ -71,6 +73,8 @@ void pci_cfg_write(struct pci_bus *b, unsigned bus, unsigned devfn,
 	pthread_rwlock_wrlock(&b->lock);
 	f = lookup(b, bus, devfn);
 	if (f) {
+		if (f->cfg_write)
+			f->cfg_write(f, off, len, val);
 		for (unsigned i = 0; i < len; i++) {
 			uint8_t m = f->wmask[off + i], nv = (uint8_t)(val >> (8 * i));
 

@@ -77,6 +77,36 @@ expect_error "disks2.json:2:[0-9]+: unknown key 'seriall' in 'disks\[0\]' \(did 
 printf '{\n  "disks": { "path": "x" }\n}\n' > "$tmp/disks3.json"
 expect_error "disks3.json:2:12: 'disks' must be an array, got object" run --kernel "$kernel" --config "$tmp/disks3.json"
 
+# Passthrough devices: sockets that are missing, not sockets, or that
+# nobody listens on (found when connecting, still before /dev/kvm); host
+# functions not bound to vfio-pci or in a group that is not viable (a fake
+# sysfs tree through BASALT_SYSFS_ROOT).
+expect_error "--device: 'pci=0000:01:00.0' is not vfio=" run --kernel "$kernel" --device pci=0000:01:00.0
+expect_error "devices\[0\]: vfio-user socket '$tmp/none.sock': No such file or directory \(start the device server first\)" run --kernel "$kernel" --device "vfio-user=$tmp/none.sock"
+expect_error "devices\[0\]: vfio-user '$tmp/disk.img' is not a UNIX socket" run --kernel "$kernel" --device "vfio-user=$tmp/disk.img"
+if command -v python3 >/dev/null; then
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$tmp/stale.sock')"
+	expect_error "vfio-user0: vfio-user '$tmp/stale.sock': Connection refused \(is the server running\?\)" run --kernel "$kernel" --device "vfio-user=$tmp/stale.sock"
+fi
+printf '{\n  "devices": [ { "vfio-user": "%s", "vfio": "x" } ]\n}\n' "$tmp/stale.sock" > "$tmp/dev.json"
+expect_error "dev.json:2:[0-9]+: 'devices\[0\]' must be an object with one key" run --kernel "$kernel" --config "$tmp/dev.json"
+sys=$tmp/sysroot
+mkdir -p "$sys/sys/devices/pci0000:00/0000:01:00.0" "$sys/sys/bus/pci/devices" "$sys/sys/bus/pci/drivers/nvidia" \
+	"$sys/sys/kernel/iommu_groups/5/devices"
+echo 0x10de > "$sys/sys/devices/pci0000:00/0000:01:00.0/vendor"
+ln -s ../../../devices/pci0000:00/0000:01:00.0 "$sys/sys/bus/pci/devices/0000:01:00.0"
+ln -s ../../../bus/pci/drivers/nvidia "$sys/sys/devices/pci0000:00/0000:01:00.0/driver"
+expect_error "devices\[0\]: no PCI device at '/sys/bus/pci/devices/0000:02:00.0'" run --kernel "$kernel" --device vfio=/sys/bus/pci/devices/0000:02:00.0
+BASALT_SYSFS_ROOT=$sys expect_error "devices\[0\]: 0000:01:00.0 is bound to 'nvidia', not vfio-pci" run --kernel "$kernel" --device vfio=/sys/bus/pci/devices/0000:01:00.0
+BASALT_SYSFS_ROOT=$sys expect_error "devices\[0\]: 0000:01:00.0 is bound to 'nvidia', not vfio-pci" run --kernel "$kernel" --device vfio=0000:01:00.0
+mkdir -p "$sys/sys/bus/pci/drivers/vfio-pci"
+ln -sfn ../../../bus/pci/drivers/vfio-pci "$sys/sys/devices/pci0000:00/0000:01:00.0/driver"
+BASALT_SYSFS_ROOT=$sys expect_error "devices\[0\]: 0000:01:00.0 has no IOMMU group" run --kernel "$kernel" --device vfio=0000:01:00.0
+ln -s ../../../kernel/iommu_groups/5 "$sys/sys/devices/pci0000:00/0000:01:00.0/iommu_group"
+mkdir -p "$sys/sys/devices/pci0000:00/0000:01:00.1"
+ln -s ../../../bus/pci/drivers/nvidia "$sys/sys/devices/pci0000:00/0000:01:00.1/driver"
+ln -s ../../../../devices/pci0000:00/0000:01:00.1 "$sys/sys/kernel/iommu_groups/5/devices/0000:01:00.1"
+BASALT_SYSFS_ROOT=$sys expect_error "devices\[0\]: IOMMU group 5 is not viable: 0000:01:00.1 in it is bound to 'nvidia'" run --kernel "$kernel" --device vfio=0000:01:00.0
 # Balloon and control socket.
 expect_error "--balloon: unknown key 'size'" run --kernel "$kernel" --balloon size=1G
 expect_error "balloon: target 1G is more than the guest's memory \(512M\)" run --kernel "$kernel" --balloon target=1G

@@ -5,7 +5,13 @@
 # kvm-amd module works and basalt runs against a real KVM inside it.
 #
 #   run-in-l1.sh [--mem SIZE] [--timeout SECONDS] [--stdin FILE] [--file PATH]...
+#                [--qemu-arg ARG]... [--append STR] [--module 'REL.ko [PARAMS]']...
 #                -- COMMAND [ARGS...]
+#
+# --qemu-arg adds an argument to the L1 QEMU command line (in order; e.g.
+# an emulated IOMMU and a device for VFIO tests), --append words to the L1
+# kernel's command line, --module a module of the L1 kernel (path under
+# its kernel/ directory, loaded after kvm, with optional parameters).
 #
 # Every existing host path named in COMMAND/ARGS (and any file given with
 # --file PATH) is copied into the L1 initramfs at the same path, with the
@@ -21,8 +27,14 @@ mem=1G
 timeout=300
 extra_files=()
 stdin_file=''
+qemu_args=()
+append=''
+modules=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--qemu-arg) qemu_args+=("$2"); shift 2 ;;
+	--append) append="$append $2"; shift 2 ;;
+	--module) modules+=("$2"); shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--stdin) stdin_file=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
@@ -61,6 +73,20 @@ for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
 	*.zst) zstd -qdc "$src" > "$root/mod/$(basename "$m").ko" ;;
 	*) cp "$src" "$root/mod/$(basename "$m").ko" ;;
 	esac
+done
+: > "$root/modlist"
+for spec in "${modules[@]}"; do
+	rel=${spec%% *} params=''
+	[ "$rel" != "$spec" ] && params=${spec#* }
+	src=$(find -L "$kdir/modules" -path "*/kernel/$rel*" | head -1)
+	[ -n "$src" ] || { echo "run-in-l1: module $rel missing in $kdir" >&2; exit 125; }
+	name=$(basename "$rel" .ko)
+	case "$src" in
+	*.xz) xz -dc "$src" > "$root/mod/$name.ko" ;;
+	*.zst) zstd -qdc "$src" > "$root/mod/$name.ko" ;;
+	*) cp "$src" "$root/mod/$name.ko" ;;
+	esac
+	echo "$name $params" >> "$root/modlist"
 done
 cp "$busybox" "$root/bin/busybox"
 
@@ -123,6 +149,9 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 for m in irqbypass kvm kvm-amd; do insmod /mod/$m.ko || echo "insmod $m failed"; done
+while read -r m params; do
+	[ -n "$m" ] && { insmod /mod/$m.ko $params || echo "insmod $m failed" > /dev/ttyS1; }
+done < /modlist
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 if [ -e /dev/kvm ]; then
 	cd /tmp
@@ -145,8 +174,8 @@ set +e
 timeout --kill-after=10 "$timeout" "$qemu" -M q35,accel=tcg -cpu max -smp 1 -m "$mem" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$work/console" -serial "file:$work/out" \
-	-kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" </dev/null
+	-kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" "${qemu_args[@]}" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init$append" </dev/null
 qrc=$?
 set -e
 rc=$(grep -a -o '@@L1-EXIT=[0-9]*@@' "$work/out" | tail -1 | sed 's/[^=]*=\([0-9]*\)@@/\1/')

@@ -272,6 +272,13 @@ static const struct {
 	  "--net: unknown key 'vhost' (keys: tap, mac, queues, create)" },
 	{ { "basalt", "run", "--net", "t0" }, EINVAL,
 	  "--net: 't0' is not key=value (keys: tap, mac, queues, create)" },
+	{ { "basalt", "run", "--device", "vfio-usr=/x.sock" }, EINVAL,
+	  "--device: 'vfio-usr=/x.sock' is not vfio=/sys/bus/pci/devices/DDDD:BB:DD.F "
+	  "or vfio-user=SOCKET" },
+	{ { "basalt", "run", "--device", "/x.sock" }, EINVAL,
+	  "--device: '/x.sock' is not vfio=/sys/bus/pci/devices/DDDD:BB:DD.F "
+	  "or vfio-user=SOCKET" },
+	{ { "basalt", "run", "--device", "vfio=" }, EINVAL, "--device: vfio= needs a path" },
 	{ { "basalt", "run", "--balloon", "target=12Q" }, EINVAL,
 	  "--balloon: target '12Q' is not a size (like 512M)" },
 	{ { "basalt", "run", "--balloon", "stats-interval=3601" }, EINVAL,
@@ -331,6 +338,25 @@ START_TEST(test_balloon_flags)
 	ck_assert(!o.cfg.balloon.enabled);
 	ck_assert_int_eq(P("basalt", "ctl", "--socket", "x", "info"), 0);
 	ck_assert_int_eq(o.cmd, CLI_CTL);
+}
+END_TEST
+
+START_TEST(test_device_flags)
+{
+	ck_assert_int_eq(P("basalt", "run", "--device", "vfio-user=/run/a.sock", "--device",
+			   "vfio=/sys/bus/pci/devices/0000:01:00.0"), 0);
+	ck_assert_uint_eq(o.cfg.ndevices, 2);
+	ck_assert_int_eq(o.cfg.devices[0].kind, DEVICE_VFIO_USER);
+	ck_assert_str_eq(o.cfg.devices[0].path, "/run/a.sock");
+	ck_assert_int_eq(o.cfg.devices[1].kind, DEVICE_VFIO);
+	ck_assert_str_eq(o.cfg.devices[1].path, "/sys/bus/pci/devices/0000:01:00.0");
+	cli_opts_free(&o);
+	/* At most six (slots 26..31). */
+	ck_assert_int_eq(P("basalt", "run", "--device", "vfio-user=/1", "--device", "vfio-user=/2",
+			   "--device", "vfio-user=/3", "--device", "vfio-user=/4", "--device",
+			   "vfio-user=/5", "--device", "vfio-user=/6", "--device", "vfio-user=/7"),
+			 -EINVAL);
+	ck_assert_str_eq(e.msg, "--device: at most 6 devices");
 }
 END_TEST
 
@@ -398,6 +424,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(cli_errors) / sizeof(cli_errors[0]));
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_net_flags);
+	tcase_add_test(tc, test_device_flags);
 	tcase_add_test(tc, test_balloon_flags);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);

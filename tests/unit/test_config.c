@@ -1,6 +1,9 @@
 /* vm_config defaults and validation (src/config.c) and the JSON config file
  * (src/config_json.c, schema in docs/config.md). */
 #include <check.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -433,6 +436,7 @@ static const char default_json[] =
 	"  },\n"
 	"  \"disks\": [],\n"
 	"  \"nets\": [],\n"
+	"  \"devices\": [],\n"
 	"  \"balloon\": null,\n"
 	"  \"api_socket\": null\n"
 	"}\n";
@@ -744,6 +748,81 @@ START_TEST(test_balloon_and_socket)
 }
 END_TEST
 
+START_TEST(test_devices)
+{
+	struct vm_config c, back;
+	struct bs_err e = { "" };
+	char dir[] = "/tmp/basalt-dev.XXXXXX", sock[64], file[64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	char *j;
+
+	vm_config_init(&c);
+	ck_assert_int_eq(vm_config_parse_json(&c,
+		"{\"devices\": [{\"vfio-user\": \"/run/x.sock\"}, "
+		"{\"vfio\": \"/sys/bus/pci/devices/0000:01:00.0\"}]}", "vm.json", &e), 0);
+	ck_assert_uint_eq(c.ndevices, 2);
+	ck_assert_int_eq(c.devices[0].kind, DEVICE_VFIO_USER);
+	ck_assert_int_eq(c.devices[1].kind, DEVICE_VFIO);
+	j = vm_config_to_json(&c);
+	ck_assert_ptr_nonnull(strstr(j, "\"vfio-user\": \"/run/x.sock\""));
+	vm_config_init(&back);
+	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
+	ck_assert(vm_config_equal(&c, &back));
+	back.devices[1].kind = DEVICE_VFIO_USER;
+	ck_assert(!vm_config_equal(&c, &back));
+	free(j);
+	vm_config_free(&back);
+	/* Validation: a socket that is not there, not a socket, one that is. */
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
+	ck_assert_str_eq(e.msg, "devices[0]: vfio-user socket '/run/x.sock': No such file "
+			 "or directory (start the device server first)");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	snprintf(sock, sizeof(sock), "%s/dev.sock", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	free(c.devices[0].path);
+	c.devices[0].path = strdup(file);
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOTSOCK);
+	ck_assert_str_eq(e.msg + strlen(e.msg) - 20, "is not a UNIX socket");
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, sock);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	free(c.devices[0].path);
+	c.devices[0].path = strdup(sock);
+	/* The socket passes; the vfio device (no such function) does not. */
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "devices[1]: no PCI device at "));
+	c.devices[1].kind = DEVICE_VFIO_USER;
+	free(c.devices[1].path);
+	c.devices[1].path = strdup(sock);
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg + strlen(e.msg) - 23, "' is already devices[0]");
+	c.ndevices = 1;
+	free(c.devices[1].path);
+	c.devices[1].path = NULL;
+	ck_assert_int_eq(vm_config_validate(&c, &e), 0);
+	close(fd);
+	unlink(sock);
+	unlink(file);
+	rmdir(dir);
+	/* JSON errors */
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"devices\": [{\"vfio\": \"a\", "
+					      "\"vfio-user\": \"b\"}]}", "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'devices[0]' must be an object with one key"));
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"devices\": [{\"vfio-usr\": \"b\"}]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "unknown key 'vfio-usr' in 'devices[0]'"));
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"devices\": [{\"vfio\": 3}]}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'devices[0].vfio' must be a non-empty string"));
+	ck_assert_uint_eq(c.ndevices, 1);
+	vm_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_to_json_full_round_trip)
 {
 	struct vm_config c, back;
@@ -803,6 +882,7 @@ int main(void)
 	tcase_add_test(tj, test_to_json_full_round_trip);
 	tcase_add_test(tj, test_disks);
 	tcase_add_test(tj, test_nets);
+	tcase_add_test(tj, test_devices);
 	tcase_add_test(tj, test_balloon_and_socket);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);

@@ -222,6 +222,115 @@ START_TEST(capabilities)
 }
 END_TEST
 
+/* Expansion ROM: sizing, placement below 4 GiB, decoding only while
+ * enabled (bit 0) with memory decoding on; writes never reach the ROM's
+ * ops as a ROM has none.  The config hooks of device-backed registers
+ * see raw values and may replace what is read. */
+START_TEST(expansion_rom)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bar_dev d = { 0 };
+	struct pci_window w32;
+	struct bs_err e;
+	uint32_t v = 0;
+	uint64_t a;
+
+	pci_bus_init(&b);
+	w32 = (struct pci_window){ &b, 0xc0000000ull, 0x20000000ull };
+	ck_assert_int_eq(pci_func_add_rom(&f, 1000, &bd_ops, &d, &e), -EINVAL);
+	ck_assert_int_eq(pci_func_add_rom(&f, 0x10000, &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_func_add_rom(&f, 0x10000, &bd_ops, &d, &e), -EINVAL);
+	ck_assert_int_eq(pci_func_add_bar(&f, 0, 0x1000, 0, &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_bus_add(&b, SLOT, &f, &e), 0);
+	pci_cfg_write(&b, 0, DEVFN, PCI_CFG_ROM, 4, 0xffffffff);
+	ck_assert_uint_eq(cfg32(&b, PCI_CFG_ROM), 0xffff0001u);
+	pci_cfg_write(&b, 0, DEVFN, PCI_CFG_ROM, 4, 0);
+	ck_assert_int_eq(pci_bus_assign_bars(&b, &w32, NULL, &e), 0);
+	a = cfg32(&b, PCI_CFG_ROM);
+	ck_assert_uint_eq(a & 0xffff, 0);       /* aligned, still disabled */
+	ck_assert(a >= w32.base && a + 0x10000 <= w32.base + w32.size);
+	pci_cfg_write(&b, 0, DEVFN, PCI_CFG_COMMAND, 2, PCI_COMMAND_MEMORY);
+	pci_window_ops.read(&w32, a - w32.base + 8, &v, 4);
+	ck_assert_uint_eq(v, 0xffffffff);       /* not enabled */
+	pci_cfg_write(&b, 0, DEVFN, PCI_CFG_ROM, 4, (uint32_t)a | 1);
+	ck_assert_uint_eq(pci_rom_addr(&f), a);
+	pci_window_ops.read(&w32, a - w32.base + 8, &v, 4);
+	ck_assert_uint_eq(v, 0xa0000008);
+	ck_assert_uint_eq(d.off, 8);
+	pci_cfg_write(&b, 0, DEVFN, PCI_CFG_COMMAND, 2, 0);
+	ck_assert_uint_eq(pci_rom_addr(&f), 0);
+}
+END_TEST
+
+/* BARs must lie below 2^MAXPHYADDR: an 8 GiB BAR at 8 GiB needs 35 bits. */
+START_TEST(reach)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bar_dev d = { 0 };
+	struct pci_window w32, w64;
+	struct bs_err e;
+
+	pci_bus_init(&b);
+	w32 = (struct pci_window){ &b, 0xc0000000ull, 0x20000000ull };
+	w64 = (struct pci_window){ &b, 1ull << 32, 256ull << 30 };
+	ck_assert_int_eq(pci_func_add_bar(&f, 2, 8ull << 30, PCI_BAR_MEM64 | PCI_BAR_PREFETCH,
+					  &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_func_add_bar(&f, 0, 0x1000, 0, &bd_ops, &d, &e), 0);
+	ck_assert_int_eq(pci_bus_add(&b, SLOT, &f, &e), 0);
+	ck_assert_int_eq(pci_bus_assign_bars(&b, &w32, &w64, &e), 0);
+	ck_assert_int_eq(pci_bus_check_reach(&b, 48, &e), 0);
+	ck_assert_int_eq(pci_bus_check_reach(&b, 34, &e), 0);     /* ends at 16 GiB = 2^34 */
+	ck_assert_int_eq(pci_bus_check_reach(&b, 33, &e), -ERANGE);
+	ck_assert_str_eq(e.msg, "BAR 2 of 00:03.0 (8192 MiB at 0x200000000) is beyond the "
+			 "guest's 33-bit physical address space (the host CPU's)");
+}
+END_TEST
+
+static unsigned hook_off, hook_len;
+static uint32_t hook_val;
+
+static uint32_t hook_read(struct pci_func *f, unsigned off, unsigned len, uint32_t v)
+{
+	(void)f; (void)len;
+	return off == 0xe0 ? 0x12345678u : v;
+}
+
+static void hook_write(struct pci_func *f, unsigned off, unsigned len, uint32_t val)
+{
+	(void)f;
+	hook_off = off;
+	hook_len = len;
+	hook_val = val;
+}
+
+START_TEST(device_backed_hooks)
+{
+	struct pci_bus b;
+	struct pci_func f = { 0 };
+	struct bs_err e;
+
+	pci_bus_init(&b);
+	f.cfg_read = hook_read;
+	f.cfg_write = hook_write;
+	f.cfg[0] = 0x34;
+	ck_assert_int_eq(pci_bus_add(&b, SLOT, &f, &e), 0);
+	ck_assert_uint_eq(cfg32(&b, 0xe0), 0x12345678u);
+	ck_assert_uint_eq(cfg32(&b, 0), 0x34);
+	/* The hook gets the raw value; the masked image stays 0. */
+	pci_cfg_write(&b, 0, DEVFN, 0xf0, 2, 0xbeef);
+	ck_assert_uint_eq(hook_off, 0xf0);
+	ck_assert_uint_eq(hook_len, 2);
+	ck_assert_uint_eq(hook_val, 0xbeef);
+	ck_assert_uint_eq(f.cfg[0xf0], 0);
+	/* Invalid accesses never reach the hooks. */
+	hook_len = 0;
+	pci_cfg_write(&b, 0, DEVFN, 0xf1, 2, 1);
+	ck_assert_uint_eq(hook_len, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pci");
@@ -232,6 +341,9 @@ int main(void)
 	tcase_add_test(tc, assign_and_decode);
 	tcase_add_test(tc, assign_no_room);
 	tcase_add_test(tc, capabilities);
+	tcase_add_test(tc, expansion_rom);
+	tcase_add_test(tc, device_backed_hooks);
+	tcase_add_test(tc, reach);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

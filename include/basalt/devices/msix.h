@@ -79,6 +79,11 @@ static inline uint64_t msix_pba_bytes(unsigned nvec)
 int msix_init(struct msix *m, struct pci_func *f, unsigned nvec, unsigned bar,
 	      uint32_t table_off, uint32_t pba_off, const struct msix_sink *sink,
 	      struct bs_err *e);
+/* The same for a capability f already has at config offset cap (its
+ * id and next pointer stay; passthrough devices keep the device's). */
+int msix_init_at(struct msix *m, struct pci_func *f, unsigned cap, unsigned nvec,
+		 unsigned bar, uint32_t table_off, uint32_t pba_off,
+		 const struct msix_sink *sink, struct bs_err *e);
 void msix_destroy(struct msix *m);
 
 /* off relative to the start of the table / PBA. */

@@ -26,6 +26,9 @@
 #define PCI_CFG_STATUS 0x06
 #define PCI_CFG_BAR0 0x10
 #define PCI_CFG_CAP_PTR 0x34
+#define PCI_CFG_ROM 0x30
+#define PCI_ROM_ENABLE 0x1
+#define PCI_ROM_MIN 2048
 #define PCI_COMMAND_IO 0x1
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_COMMAND_MASTER 0x4
@@ -51,9 +54,20 @@ struct pci_func {
 	uint8_t wmask[256];        /* bits the guest may change */
 	struct pci_bar bar[PCI_NUM_BARS];
 	unsigned cap_end;          /* first free capability byte (0: 0x40) */
+	struct pci_bar rom;        /* expansion ROM (0x30), size 0 = none */
 	/* Optional: called after a config write landed (under the bus write
 	 * lock), e.g. to move ioeventfds or memory slots with a BAR. */
 	void (*cfg_written)(struct pci_func *f, unsigned off, unsigned len);
+	/* Optional, for functions whose registers partly live in a real
+	 * device (passthrough): cfg_read gets the bytes read from cfg and
+	 * returns the value to give the guest (bus lock held shared);
+	 * cfg_write gets the guest's raw value, before the write mask was
+	 * applied to cfg and before cfg_written (bus lock held exclusively).
+	 * off/len are a valid aligned access (len 1, 2 or 4). */
+	uint32_t (*cfg_read)(struct pci_func *f, unsigned off, unsigned len,
+			     uint32_t v);
+	void (*cfg_write)(struct pci_func *f, unsigned off, unsigned len,
+			  uint32_t val);
 	void *priv;
 };
 
@@ -98,6 +112,13 @@ int pci_func_add_bar(struct pci_func *f, unsigned idx, uint64_t size,
  * (not implemented, memory decoding off in COMMAND, still 0, or mid-sizing
  * with all-ones in it).  Caller holds the bus lock (or owns f alone). */
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned idx);
+/* Declares the expansion ROM BAR (0x30; PCI 3.0 6.2.5.2): size a power of
+ * two >= PCI_ROM_MIN.  It decodes (reads through ops) while its enable bit
+ * and memory decoding are on; pci_bus_assign_bars places it in w32. */
+int pci_func_add_rom(struct pci_func *f, uint64_t size,
+		     const struct bus_dev_ops *ops, void *dev, struct bs_err *e);
+/* Where the ROM decodes, or 0 (absent, disabled, memory decoding off). */
+uint64_t pci_rom_addr(const struct pci_func *f);
 /* Adds a capability (id, len bytes including the 2-byte header, 4-byte
  * aligned) to f's list; returns its config offset, or 0 when it does not
  * fit below 0x100.  Sets STATUS.CAP_LIST and links the list. */
@@ -123,5 +144,10 @@ extern const struct bus_dev_ops pci_window_ops;
  * it does not fit. */
 int pci_bus_assign_bars(struct pci_bus *b, const struct pci_window *w32,
 			const struct pci_window *w64, struct bs_err *e);
+
+/* Every memory BAR of every function, at the address its registers hold,
+ * ends at or below 2^phys_bits (the guest's physical address width): 0, or
+ * -ERANGE naming the first that does not. */
+int pci_bus_check_reach(const struct pci_bus *b, unsigned phys_bits, struct bs_err *e);
 
 #endif

@@ -14,7 +14,7 @@
 #define PTE_PS 0x080ull
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PAGE_2M (2ull << 20)
-#define POOL_PAGES 8
+#define POOL_PAGES 16
 
 extern uint64_t boot_pml4[512];
 
