@@ -71,13 +71,17 @@ fallocate -l $((1024 * MIB)) "$memfd" || exit 1
 full=$(blocks_mib)
 echo "guest RAM filled on the host: ${full} MiB"
 
-# 2. free page reporting
-reported_enough() {
+# 2. free page reporting: Linux reports a sixteenth of each free list per
+# pass, passes 2 s apart; wait until it has released 512 MiB and then
+# reported nothing new for 16 s (so that it does not go on under step 3).
+last_r=-1 same=0
+reporting_done() {
 	r=$(info reported)
-	[ -n "$r" ] && [ "$r" -gt 0 ] && [ $((full - $(blocks_mib))) -ge 512 ]
+	[ -n "$r" ] || return 1
+	if [ "$r" = "$last_r" ]; then same=$((same + 1)); else same=0 last_r=$r; fi
+	[ "$r" -gt 0 ] && [ $((full - $(blocks_mib))) -ge 512 ] && [ $same -ge 8 ]
 }
-wait_for 900 "free page reporting to release 512 MiB" reported_enough
-sleep 4		# let the reporting pass finish
+wait_for 1200 "free page reporting to release 512 MiB and settle" reporting_done
 echo "free page reporting: $(info reported) bytes reported; host holds $(blocks_mib) MiB" \
 	"of ${full} MiB"
 
