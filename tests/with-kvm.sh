@@ -4,6 +4,7 @@
 # else exits 77 (skip).
 #   with-kvm.sh [--needs-guest-user] [--file PATH]... COMMAND [ARGS...]
 # (--file: also copy PATH, e.g. a tool the command runs, into the L1 VM;
+# BASALT_L1_TIMEOUT and BASALT_L1_MEM: the L1 VM's time limit and memory;
 # --needs-guest-user: the guest's user space makes system calls, which PVM
 # hosts cannot run, so use the L1 VM there)
 set -uo pipefail
@@ -20,4 +21,5 @@ done
 if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ "$l1" != 1 ]; then
 	exec "$@"
 fi
-exec "$here/l1/run-in-l1.sh" --timeout "${BASALT_L1_TIMEOUT:-300}" "${files[@]}" -- "$@"
+exec "$here/l1/run-in-l1.sh" --timeout "${BASALT_L1_TIMEOUT:-300}" --mem "${BASALT_L1_MEM:-1G}" \
+	"${files[@]}" -- "$@"
