@@ -43,7 +43,11 @@ MIB=1048576
 [ -f "$kernel" ] || { echo "no test kernel at $kernel (meson compile -C $build guest-images)" >&2; exit 77; }
 dir=$(mktemp -d /tmp/basalt-balloonbench.XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
 idle='console=ttyS0 root=/dev/nonexistent rootwait kunit.filter_glob=none.none'
 
 now() { cut -d' ' -f1 /proc/uptime; }	# 10 ms resolution, also under busybox

@@ -651,11 +651,29 @@ json_errors:
 }
 END_TEST
 
+/* test_balloon_and_socket's directory, made and removed by the parent
+ * process (unchecked fixture): cleaned up even when a check fails. */
+static char sockdir[] = "/tmp/basalt-cfgsock.XXXXXX", sockpath[128];
+
+static void sockdir_setup(void)
+{
+	if (!mkdtemp(sockdir))
+		abort();
+	snprintf(sockpath, sizeof(sockpath), "%s/vm.sock", sockdir);
+}
+
+static void sockdir_teardown(void)
+{
+	unlink(sockpath);
+	rmdir(sockdir);
+}
+
 START_TEST(test_balloon_and_socket)
 {
 	struct vm_config c, back;
 	struct bs_err e = { "" };
-	char dir[] = "/tmp/basalt-cfgsock.XXXXXX", path[128], *j;
+	const char *path = sockpath;
+	char *j;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
@@ -714,7 +732,6 @@ START_TEST(test_balloon_and_socket)
 
 	/* The socket: its directory must exist; a live socket is refused, a
 	 * stale one (nobody listening) accepted, anything else refused. */
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	free(c.api_socket);
 	c.api_socket = strdup("/nonexistent-basalt-dir/vm.sock");
 	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
@@ -725,7 +742,6 @@ START_TEST(test_balloon_and_socket)
 	c.api_socket[199] = '\0';
 	ck_assert_int_eq(vm_config_validate(&c, &e), -ENAMETOOLONG);
 	ck_assert_ptr_nonnull(strstr(e.msg, "is longer than 107 bytes"));
-	snprintf(path, sizeof(path), "%s/vm.sock", dir);
 	free(c.api_socket);
 	c.api_socket = strdup(path);
 	ck_assert_int_eq(vm_config_validate(&c, &e), 0);	/* does not exist yet */
@@ -743,7 +759,6 @@ START_TEST(test_balloon_and_socket)
 	ck_assert_int_eq(vm_config_validate(&c, &e), -EEXIST);
 	ck_assert_str_eq(strstr(e.msg, "' exists"), "' exists and is not a socket");
 	unlink(path);
-	rmdir(dir);
 	vm_config_free(&c);
 }
 END_TEST
@@ -883,6 +898,7 @@ int main(void)
 	tcase_add_test(tj, test_disks);
 	tcase_add_test(tj, test_nets);
 	tcase_add_test(tj, test_devices);
+	tcase_add_unchecked_fixture(tj, sockdir_setup, sockdir_teardown);
 	tcase_add_test(tj, test_balloon_and_socket);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);

@@ -175,13 +175,26 @@ static char *fake_handler(void *opaque, unsigned client, const struct ctl_reques
 	return ctl_reply_ok(rq->id, json_pack("{si}", "client", (int)client));
 }
 
+/* The directory belongs to the parent process (unchecked fixture), which
+ * removes it and the socket even when a test fails in its child. */
+static void dir_setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/basalt-ctl.XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/vm.sock", dir);
+}
+
+static void dir_teardown(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
 static void srv_setup(void)
 {
 	struct bs_err e;
 
-	snprintf(dir, sizeof(dir), "/tmp/basalt-ctl.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/vm.sock", dir);
 	deferred = false;
 	handled = 0;
 	ck_assert_int_eq(ctl_server_open(&srv, path, fake_handler, NULL, &e), 0);
@@ -190,7 +203,6 @@ static void srv_setup(void)
 static void srv_teardown(void)
 {
 	ctl_server_close(srv);
-	rmdir(dir);
 }
 
 /* Runs the server for about ms milliseconds. */
@@ -469,6 +481,7 @@ int main(void)
 	tcase_add_test(tp, parse_binary);
 	tcase_add_test(tp, replies);
 	suite_add_tcase(s, tp);
+	tcase_add_unchecked_fixture(ts, dir_setup, dir_teardown);
 	tcase_add_checked_fixture(ts, srv_setup, srv_teardown);
 	tcase_add_test(ts, socket_mode_and_removal);
 	tcase_add_test(ts, stale_socket_replaced);
