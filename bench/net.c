@@ -7,7 +7,7 @@
  * ARPs.  For each workload, N runs of each VMM alternately, then the
  * medians side by side with the ratio:
  *   TX  the guest sends a fixed number of frames (UDP to a sink socket
- *       here, or TCP TSO frames the host kernel answers with RSTs); rate =
+ *       here, or TCP TSO frames the host kernel takes and drops); rate =
  *       what the tap counted between the guest's "start" and "done" lines;
  *   RX  a flood thread sends UDP to the guest as fast as the VMM reads the
  *       tap; rate = what the guest counted between its "first" and "done"
@@ -20,10 +20,18 @@
  * them; anything lost is named there.  Not a test: it asserts nothing.
  *
  *   net [-n N] --basalt BIN --qemu BIN --guest net_bench.elf --tap TAP
- *       [--qemu-cpu MODEL] [--seconds S] [--rounds R] [--only SUBSTRING]
+ *       [--qemu-cpu MODEL] [--seconds S] [--rounds R] [--scale X] [--only SUBSTRING]
+ *       [--no-pin]
+ * --seconds: of each RX flood (2); --rounds: measured round trips (20000, after
+ * 10% more to warm up); --scale: multiplies the TX frame counts (which last
+ * about 2 s here); --only: the workloads whose name contains SUBSTRING.
+ * Unless --no-pin (or on one CPU), the VMM's vCPU thread gets the last CPU
+ * to itself from the guest's "ready" line on, and its other threads share
+ * the rest with this program's host side.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -62,9 +70,9 @@ struct workload {
 
 /* 65214 = Ethernet + IPv4 + TCP headers + 45 segments of 1448 bytes. */
 static const struct workload loads[] = {
-	{ "TX UDP 60B", "kpps", TX, false, 60, 400000, false },
-	{ "TX UDP 1514B", "Mbit/s", TX, false, 1514, 300000, true },
-	{ "TX TCP TSO 64K", "Mbit/s", TX, true, 65214, 60000, true },
+	{ "TX UDP 60B", "kpps", TX, false, 60, 600000, false },
+	{ "TX UDP 1514B", "Mbit/s", TX, false, 1514, 500000, true },
+	{ "TX TCP TSO 64K", "Mbit/s", TX, true, 65214, 150000, true },
 	{ "RX UDP 60B", "kpps", RX, false, 60, 0, false },
 	{ "RX UDP 1514B", "Mbit/s", RX, false, 1514, 0, true },
 	{ "RTT UDP 60B", "us", RTT, false, 60, 0, false },
@@ -73,8 +81,10 @@ static const struct workload loads[] = {
 struct cfg {
 	const char *basalt, *qemu, *guest, *tap, *qcpu, *only;
 	char hostmac[32];
-	double seconds;
+	double seconds, scale;
 	unsigned rounds;
+	bool pin;
+	cpu_set_t vcpu_cpus, other_cpus;	/* --pin: the last CPU, the others */
 };
 
 /* One run of one VMM. */
@@ -84,11 +94,13 @@ struct run {
 	double secs, value;
 	uint64_t g_pkts, g_bytes, g_other, g_notif;	/* the guest's "done" line */
 	int64_t tap_pkts, tap_bytes, tap_drop;	/* TX: tap rx_*; RX: tap tx_* (read by the VMM) */
+	int64_t tap_back, tap_back_drop;	/* TX: tap tx_packets, tx_dropped (to the guest) */
 	uint64_t peer_pkts, peer_bytes;		/* sink got / flood sent / pings answered */
 	uint64_t lost, send_errors;
 	int64_t rcvbuf_err, tcp_in, tcp_rst;
 	double p99;
 	double cpu_us;		/* VMM CPU per packet / round trip, vCPU threads left out */
+	double sleeps;		/* ... and its sleeps (voluntary context switches) */
 };
 
 static double now_s(void)
@@ -123,6 +135,53 @@ static void read_counters(const char *tap, struct counters *c)
 	c->tcp_rst = snmp_stat("Tcp", "OutRsts");
 }
 
+/* basalt names its vCPU threads "vcpuN", QEMU with debug-threads=on "CPU N/KVM". */
+static bool is_vcpu(const char *comm)
+{
+	return !strncmp(comm, "vcpu", 4) || !strncmp(comm, "CPU ", 4);
+}
+
+static void thread_comm(pid_t pid, const char *tid, char *comm, size_t n)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm", (int)pid, tid);
+	comm[0] = '\0';
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(comm, (int)n, f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+/* --pin: the VMM's vCPU threads on a CPU of their own (the guest spins on
+ * it), its other threads with this process (the host side) on the rest,
+ * the same for both VMMs rather than wherever the scheduler puts them. */
+static void pin_vmm(const struct cfg *c, pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char comm[64];
+
+		if (de->d_name[0] == '.')
+			continue;
+		thread_comm(pid, de->d_name, comm, sizeof(comm));
+		sched_setaffinity(atoi(de->d_name), sizeof(cpu_set_t),
+				  is_vcpu(comm) ? &c->vcpu_cpus : &c->other_cpus);
+	}
+	closedir(d);
+}
+
 /* utime + stime (fields 14 and 15) of /proc/PATH/stat, in clock ticks;
  * the comm field (2) may hold spaces: the fields start after the last ')'. */
 static int64_t stat_ticks(const char *path, char *comm, size_t comm_len)
@@ -151,13 +210,36 @@ static int64_t stat_ticks(const char *path, char *comm, size_t comm_len)
 	return (int64_t)(ut + st);
 }
 
-/* Microseconds on a CPU of the VMM process (its exited threads included)
- * less those of its vCPU threads (basalt names them "vcpuN", QEMU with
- * debug-threads=on "CPU N/KVM"): the cost of the device model and of the
- * host I/O it does, which the guest's spinning vCPU does not hide.  Clock
- * tick resolution.  -1 if unreadable. */
-static double vmm_cpu_us(pid_t pid)
+/* Voluntary context switches (sleeps) of one thread, 0 if unreadable. */
+static long long sleeps(pid_t pid, const char *tid)
 {
+	char path[96], line[128];
+	long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/status", (int)pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The VMM's threads but its vCPUs (basalt names them "vcpuN", QEMU with
+ * debug-threads=on "CPU N/KVM"): what the device model and the host I/O
+ * it does cost, which the guest's spinning vCPU does not hide. */
+struct vmm_sample {
+	double cpu_us;		/* the whole process (exited threads too) less the
+				 * vCPU threads, clock tick resolution; -1: unreadable */
+	long long sleeps;	/* voluntary context switches of the live threads */
+};
+
+static struct vmm_sample sample_vmm(pid_t pid)
+{
+	struct vmm_sample v = { -1, 0 };
 	char path[96];
 	struct dirent *de;
 	int64_t sum;
@@ -170,7 +252,7 @@ static double vmm_cpu_us(pid_t pid)
 	if (sum < 0 || !d) {
 		if (d)
 			closedir(d);
-		return -1;
+		return v;
 	}
 	while ((de = readdir(d))) {
 		char comm[64];
@@ -180,12 +262,14 @@ static double vmm_cpu_us(pid_t pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, de->d_name);
 		t = stat_ticks(path, comm, sizeof(comm));
-		if (t > 0 && (!strncmp(comm, "vcpu", 4) || !strncmp(comm, "CPU ", 4)))
+		if (t >= 0 && is_vcpu(comm))
 			sum -= t;
-
+		else if (t >= 0)
+			v.sleeps += sleeps(pid, de->d_name);
 	}
 	closedir(d);
-	return sum * 1e6 / (double)sysconf(_SC_CLK_TCK);
+	v.cpu_us = sum * 1e6 / (double)sysconf(_SC_CLK_TCK);
+	return v;
 }
 
 /* Lets the lingering guest exit: a datagram to port + 2. */
@@ -239,11 +323,11 @@ static void keep_line(char *tail, size_t n, const char *line)
 /* Reads the VMM's console line by line, timing the guest's lines and
  * starting the peer at "ready", until the VMM exits; then its exit
  * status (-1 if it had to be killed). */
-static int watch(const struct workload *w, pid_t pid, int fd, struct net_peer *peer,
-		 struct run *r, char *tail, size_t tail_len)
+static int watch(const struct cfg *c, const struct workload *w, pid_t pid, int fd,
+		 struct net_peer *peer, struct run *r, char *tail, size_t tail_len)
 {
 	double t0 = -1, deadline = now_s() + RUN_TIMEOUT;
-	double cpu0 = -1;
+	struct vmm_sample s0 = { -1, 0 };
 	char buf[8192];
 	size_t have = 0;
 	int status;
@@ -272,25 +356,28 @@ static int watch(const struct workload *w, pid_t pid, int fd, struct net_peer *p
 
 			*nl = '\0';
 			keep_line(tail, tail_len, buf);
+			if (strstr(buf, "net_bench: ready") && c->pin)
+				pin_vmm(c, pid);
 			if (strstr(buf, "net_bench: ready") && w->kind != TX && !peer->running &&
 			    net_peer_start(peer))
 				snprintf(r->why, sizeof(r->why), "host peer: %s", peer->err);
 			if (strstr(buf, "net_bench: start") || strstr(buf, "net_bench: first")) {
 				t0 = t;
-				cpu0 = vmm_cpu_us(pid);
+				s0 = sample_vmm(pid);
 			}
 			if (strstr(buf, "net_bench: ready") && w->kind == RTT)
-				cpu0 = vmm_cpu_us(pid);
+				s0 = sample_vmm(pid);
 			if (strstr(buf, "net_bench: FAIL"))
 				snprintf(r->why, sizeof(r->why), "%s", strstr(buf, "net_bench"));
 			if (strstr(buf, "net_bench: done")) {
 				/* The guest lingers until released: its
 				 * vCPU thread is still there to leave out. */
-				double cpu1 = vmm_cpu_us(pid);
+				struct vmm_sample s1 = sample_vmm(pid);
 
 				atomic_store(&peer->guest_done, true);
 				release_guest(peer);
-				r->cpu_us = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+				r->cpu_us = s0.cpu_us >= 0 && s1.cpu_us >= 0 ? s1.cpu_us - s0.cpu_us : -1;
+				r->sleeps = (double)(s1.sleeps - s0.sleeps);
 				r->secs = t0 > 0 ? t - t0 : -1;
 				r->g_pkts = field(buf, "packets=");
 				r->g_bytes = field(buf, "bytes=");
@@ -326,7 +413,8 @@ static void run_one(const struct cfg *c, const struct workload *w, bool qemu, st
 	case TX:
 		snprintf(cmdline, sizeof(cmdline), "mode=tx proto=%s frame=%u count=%llu "
 			 "ip=" GUEST_IP " host=" HOST_IP " hostmac=%s port=%u",
-			 w->tcp ? "tcp" : "udp", w->frame, (unsigned long long)w->count,
+			 w->tcp ? "tcp" : "udp", w->frame,
+			 (unsigned long long)(w->count * c->scale + 0.5),
 			 c->hostmac, PORT_TX);
 		peer.kind = PEER_SINK;
 		peer.port = PORT_TX;
@@ -375,7 +463,7 @@ static void run_one(const struct cfg *c, const struct workload *w, bool qemu, st
 		net_peer_stop(&peer);
 		return;
 	}
-	st = watch(w, pid, fd, &peer, r, tail, sizeof(tail));
+	st = watch(c, w, pid, fd, &peer, r, tail, sizeof(tail));
 	net_peer_stop(&peer);
 	read_counters(c->tap, &a);
 	want = qemu ? 1 : 0;	/* isa-debug-exit: (0 << 1) | 1 */
@@ -399,6 +487,8 @@ static void run_one(const struct cfg *c, const struct workload *w, bool qemu, st
 		r->tap_pkts = a.rx_p - b.rx_p;
 		r->tap_bytes = a.rx_b - b.rx_b;
 		r->tap_drop = a.rx_d - b.rx_d;
+		r->tap_back = a.tx_p - b.tx_p;
+		r->tap_back_drop = a.tx_d - b.tx_d;
 		if (r->ok)
 			r->value = w->bits ? r->tap_bytes * 8 / r->secs / 1e6 :
 					     r->tap_pkts / r->secs / 1e3;
@@ -412,6 +502,7 @@ static void run_one(const struct cfg *c, const struct workload *w, bool qemu, st
 			       w->kind == RX ? r->g_pkts : r->peer_pkts;
 
 		r->cpu_us = per ? r->cpu_us / (double)per : -1;
+		r->sleeps = per ? r->sleeps / (double)per : -1;
 	}
 	if (w->kind == RX && r->ok)
 		r->value = w->bits ? r->g_bytes * 8 / r->secs / 1e6 : r->g_pkts / r->secs / 1e3;
@@ -484,9 +575,8 @@ static void describe(const struct workload *w, const char *vmm, const struct run
 		       (unsigned long long)r->g_pkts, (long long)r->tap_pkts,
 		       (long long)r->tap_drop);
 		if (w->tcp)
-			printf(", host TCP took %lld segments, sent %lld RSTs (guest had %llu by done)",
-			       (long long)r->tcp_in, (long long)r->tcp_rst,
-			       (unsigned long long)r->g_other);
+			printf(", host TCP took %lld segments, answered %lld", (long long)r->tcp_in,
+			       (long long)r->tcp_rst);
 		else
 			printf(", sink socket got %llu (%lld dropped at the socket)",
 			       (unsigned long long)r->peer_pkts, (long long)r->rcvbuf_err);
@@ -508,13 +598,17 @@ static void describe(const struct workload *w, const char *vmm, const struct run
 		       (unsigned long long)r->g_pkts, r->p99);
 		break;
 	}
+	if (r->cpu_us >= 0)
+		printf("; VMM per %s: %.2f us CPU, %.2f sleeps", w->kind == RTT ? "round trip" :
+		       "packet", r->cpu_us, r->sleeps);
 	printf("%s\n", fails);
 }
 
 int main(int argc, char **argv)
 {
 	struct cfg c = { .qemu = "qemu-system-x86_64", .qcpu = "host", .seconds = 2,
-			 .rounds = 5000 };
+			 .scale = 1, .rounds = 20000,
+			 .pin = true };
 	int n = 5, opt;
 	FILE *f;
 	static const struct option opts[] = {
@@ -522,6 +616,7 @@ int main(int argc, char **argv)
 		{ "guest", required_argument, 0, 'g' }, { "tap", required_argument, 0, 't' },
 		{ "qemu-cpu", required_argument, 0, 'c' }, { "seconds", required_argument, 0, 's' },
 		{ "rounds", required_argument, 0, 'r' }, { "only", required_argument, 0, 'o' },
+		{ "scale", required_argument, 0, 'x' }, { "no-pin", no_argument, 0, 'p' },
 		{ 0, 0, 0, 0 },
 	};
 
@@ -536,12 +631,16 @@ int main(int argc, char **argv)
 		case 's': c.seconds = atof(optarg); break;
 		case 'r': c.rounds = (unsigned)atoi(optarg); break;
 		case 'o': c.only = optarg; break;
+		case 'x': c.scale = atof(optarg); break;
+		case 'p': c.pin = false; break;
 		default: return 2;
 		}
 	}
-	if (!c.basalt || !c.guest || !c.tap || n < 1 || n > 99 || c.seconds <= 0 || !c.rounds) {
+	if (!c.basalt || !c.guest || !c.tap || n < 1 || n > 99 || c.seconds <= 0 || !c.rounds ||
+	    c.scale <= 0 || c.scale > 1000) {
 		fprintf(stderr, "usage: net [-n N] --basalt BIN --qemu BIN --guest net_bench.elf "
-			"--tap TAP [--qemu-cpu MODEL] [--seconds S] [--rounds R] [--only STR]\n");
+			"--tap TAP [--qemu-cpu MODEL] [--seconds S] [--rounds R] [--scale X] "
+			"[--only STR] [--no-pin]\n");
 		return 2;
 	}
 	{
@@ -559,6 +658,19 @@ int main(int argc, char **argv)
 		c.hostmac[strcspn(c.hostmac, "\n")] = '\0';
 	}
 	signal(SIGPIPE, SIG_IGN);
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		CPU_ZERO(&c.vcpu_cpus);
+		CPU_ZERO(&c.other_cpus);
+		if (ncpu < 2)
+			c.pin = false;
+		for (long i = 0; c.pin && i < ncpu; i++)
+			CPU_SET(i, i == ncpu - 1 ? &c.vcpu_cpus : &c.other_cpus);
+		/* The peer threads inherit this. */
+		if (c.pin && sched_setaffinity(0, sizeof(cpu_set_t), &c.other_cpus))
+			c.pin = false;
+	}
 	{
 		size_t nl = sizeof(loads) / sizeof(loads[0]);
 		struct run (*res)[2][n] = calloc(nl, sizeof(*res));
