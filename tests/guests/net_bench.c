@@ -7,9 +7,10 @@
  *             header included, no FCS) to host:port, as fast as the
  *             transmit queue takes them: chains added while descriptors are
  *             free, one notification (if the device wants one) per batch.
- *             proto=udp (60..1514 bytes) or proto=tcp: an ACK segment to a
- *             port nobody listens on (the host kernel answers each with a
- *             RST, which is received and counted as other traffic); above
+ *             proto=udp (60..1514 bytes) or proto=tcp: a RST segment with
+ *             data to a port nobody listens on (the host kernel takes it,
+ *             counts it in Tcp InSegs and, a RST being unanswerable, sends
+ *             nothing back: a pure transmit load); above
  *             1514 bytes (up to 65549) a TSO frame with
  *             VIRTIO_NET_HDR_GSO_TCPV4 and gso_size mss= (1448).  Every
  *             frame asks for checksum offload (NEEDS_CSUM), as Linux does.
@@ -41,6 +42,7 @@
 #define FRAME_MAX (ETH_HLEN + 65535)
 #define PEEK (L4_OFF + UDP_HLEN)
 #define SPORT 40000
+#define TCP_RST 0x04
 #define TCP_ACK 0x10
 
 static struct guest_vnet nic;
@@ -89,7 +91,7 @@ static void build_tx_frame(bool tcp, uint32_t frame, uint32_t mss)
 	if (tcp) {
 		struct tcp_hdr *t = (struct tcp_hdr *)(txf + L4_OFF);
 
-		*t = (struct tcp_hdr){ be16(SPORT + 1), be16(port), be32(1), be32(1), 5 << 4, TCP_ACK,
+		*t = (struct tcp_hdr){ be16(SPORT + 1), be16(port), be32(1), be32(1), 5 << 4, TCP_RST | TCP_ACK,
 				       be16(65535), be16(inet_fold(ps)), 0 };
 		txh.csum_offset = 16;
 		if (frame > GUEST_VNET_FRAME_MAX) {
