@@ -10,8 +10,12 @@ build=$(realpath "${1:-build}")
 n=${2:-5}
 shift $(($# < 2 ? $# : 2))
 skip() { echo "SKIP: $*" >&2; exit 77; }
-[ -w /dev/kvm ] || skip "no /dev/kvm here: run it where KVM is available"
+for f in bench/net src/basalt tests/guests/net_bench.elf; do
+	[ -x "$build/$f" ] || { echo "run-net: no $build/$f (ninja -C BUILD_DIR first)" >&2; exit 2; }
+done
+[ -e /dev/kvm ] || skip "no /dev/kvm here: run it where KVM is available"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespace and tap)"
+[ -w /dev/kvm ] || skip "/dev/kvm is not writable"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not installed"
 ns=bsnetbench-$$ tap=bsbench0
