@@ -182,34 +182,6 @@ static void pin_vmm(const struct cfg *c, pid_t pid)
 	closedir(d);
 }
 
-/* utime + stime (fields 14 and 15) of /proc/PATH/stat, in clock ticks;
- * the comm field (2) may hold spaces: the fields start after the last ')'. */
-static int64_t stat_ticks(const char *path, char *comm, size_t comm_len)
-{
-	char buf[1024], *rp, *lp;
-	unsigned long long ut, st;
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	lp = strchr(buf, '(');
-	rp = strrchr(buf, ')');
-	if (!lp || !rp || rp < lp ||
-	    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	if (comm) {
-		size_t k = (size_t)(rp - lp - 1) < comm_len - 1 ? (size_t)(rp - lp - 1) : comm_len - 1;
-
-		memcpy(comm, lp + 1, k);
-		comm[k] = '\0';
-	}
-	return (int64_t)(ut + st);
-}
-
 /* Voluntary context switches (sleeps) of one thread, 0 if unreadable. */
 static long long sleeps(pid_t pid, const char *tid)
 {
@@ -228,47 +200,59 @@ static long long sleeps(pid_t pid, const char *tid)
 	return v;
 }
 
+/* Nanoseconds on a CPU of one thread (schedstat), -1 if unreadable. */
+static long long thread_ns(pid_t pid, const char *tid)
+{
+	char path[96];
+	long long ns = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &ns) != 1)
+		ns = -1;
+	fclose(f);
+	return ns;
+}
+
 /* The VMM's threads but its vCPUs (basalt names them "vcpuN", QEMU with
  * debug-threads=on "CPU N/KVM"): what the device model and the host I/O
- * it does cost, which the guest's spinning vCPU does not hide. */
+ * it does cost, which the guest's spinning vCPU does not hide.  Threads
+ * that end between two samples are not counted (neither VMM starts any
+ * while the guest runs here). */
 struct vmm_sample {
-	double cpu_us;		/* the whole process (exited threads too) less the
-				 * vCPU threads, clock tick resolution; -1: unreadable */
-	long long sleeps;	/* voluntary context switches of the live threads */
+	double cpu_us;		/* -1: unreadable */
+	long long sleeps;	/* voluntary context switches */
 };
 
 static struct vmm_sample sample_vmm(pid_t pid)
 {
 	struct vmm_sample v = { -1, 0 };
-	char path[96];
+	char path[64];
 	struct dirent *de;
-	int64_t sum;
+	long long sum = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	sum = stat_ticks(path, NULL, 0);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
-	if (sum < 0 || !d) {
-		if (d)
-			closedir(d);
+	if (!d)
 		return v;
-	}
 	while ((de = readdir(d))) {
 		char comm[64];
-		int64_t t;
+		long long ns;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, de->d_name);
-		t = stat_ticks(path, comm, sizeof(comm));
-		if (t >= 0 && is_vcpu(comm))
-			sum -= t;
-		else if (t >= 0)
-			v.sleeps += sleeps(pid, de->d_name);
+		thread_comm(pid, de->d_name, comm, sizeof(comm));
+		if (is_vcpu(comm) || (ns = thread_ns(pid, de->d_name)) < 0)
+			continue;
+		sum += ns;
+		v.sleeps += sleeps(pid, de->d_name);
 	}
 	closedir(d);
-	v.cpu_us = sum * 1e6 / (double)sysconf(_SC_CLK_TCK);
+	v.cpu_us = sum / 1e3;
 	return v;
 }
 
