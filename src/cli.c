@@ -36,6 +36,8 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_DEVICE,
+	OPT_BALLOON,
+	OPT_API_SOCKET,
 };
 
 static const struct option run_options[] = {
@@ -58,6 +60,8 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -85,6 +89,10 @@ static const struct {
 	{ "--device vfio=PATH", "pass a host PCI function through (bound to vfio-pci;" },
 	{ "", "  PATH /sys/bus/pci/devices/DDDD:BB:DD.F); repeatable, replaces the config's" },
 	{ "--device vfio-user=SOCK", "a PCI device served by a vfio-user server (repeatable)" },
+	{ "--balloon SPEC", "virtio-balloon: on, off, or target=SIZE (held from boot," },
+	{ "", "  default 0), stats-interval=S (0 = on request)," },
+	{ "", "  deflate-on-oom=on|off, free-page-reporting=on|off" },
+	{ "--api-socket PATH", "control socket (mode 0600; 'basalt ctl --socket PATH ...')" },
 	{ "--timeout SECONDS", "stop the guest after SECONDS, exit 124 (default 0 = never)" },
 	{ "--no-host-quirks", "do not adapt to PVM hosts automatically" },
 	{ "--exit-device PORT|off", "I/O port of the exit-status device (default 0xf4)" },
@@ -108,6 +116,7 @@ static const struct {
 	{ BS_EXIT_SHUTDOWN, "triple fault" },
 	{ BS_EXIT_EMULATION, "instruction the VMM could not emulate" },
 	{ BS_EXIT_SECCOMP, "forbidden system call (sandbox)" },
+	{ BS_EXIT_SHUTDOWN_DEADLINE, "shutdown (basalt ctl): the guest did not power off in time" },
 	{ BS_EXIT_TIMEOUT, "--timeout expired" },
 	{ BS_EXIT_QUIT, "user quit: Ctrl-A x, SIGINT, SIGTERM" },
 };
@@ -135,6 +144,7 @@ void cli_usage(FILE *f, const char *topic)
 	      "Commands:\n"
 	      "  run         boot a VM (see 'basalt help run')\n"
 	      "  help [run]  show this help, or the help for a command\n"
+	      "  ctl         control a running VM (see 'basalt ctl --help')\n"
 	      "  seccomp-dump  print the system calls each thread role may make\n"
 	      "  version     print the version\n\n"
 	      "  -h, --help  same as 'basalt help'\n"
@@ -380,6 +390,12 @@ static int apply_flag(const struct flag *f, struct cli_opts *o, struct bs_err *e
 		c->devices[c->ndevices++] = d;
 		return 0;
 	}
+	case OPT_BALLOON:
+		return cfg_parse_balloon(f->arg, &c->balloon, e);
+	case OPT_API_SOCKET:
+		if (!*f->arg)
+			return bs_errf(e, EINVAL, "--api-socket: missing value");
+		return set_str(&c->api_socket, f->arg, e);
 	case 'v':	/* -v after -q starts again from the default */
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + (o->verbosity < 2);
 		return 0;
@@ -510,6 +526,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, struct bs_err *e)
 	cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return parse_run(argc - 1, argv + 1, o, e);
+	if (!strcmp(cmd, "ctl")) {
+		/* The client parses its own arguments (ctl_client_main). */
+		o->cmd = CLI_CTL;
+		return 0;
+	}
 	if (!strcmp(cmd, "seccomp-dump")) {
 		if (argc > 2)
 			return bs_errf(e, EINVAL, "unexpected argument '%s' (see 'basalt help')",

@@ -38,6 +38,8 @@ void vm_config_free(struct vm_config *c)
 	vm_config_clear_disks(c);
 	vm_config_clear_nets(c);
 	vm_config_clear_devices(c);
+	free(c->api_socket);
+	c->api_socket = NULL;
 }
 
 void vm_config_clear_disks(struct vm_config *c)
@@ -179,6 +181,8 @@ int vm_config_validate(const struct vm_config *c, struct bs_err *e)
 	for (unsigned d = 0; d < c->ndevices; d++)
 		if ((r = cfg_check_device(d, &c->devices[d], c, e)))
 			return r;
+	if ((r = cfg_check_balloon(c, e)) || (r = cfg_check_api_socket(c->api_socket, e)))
+		return r;
 	if (c->seccomp != SECCOMP_ON && c->seccomp != SECCOMP_LOG && c->seccomp != SECCOMP_OFF)
 		return bs_errf(e, EINVAL, "seccomp: invalid mode %d", (int)c->seccomp);
 	if (c->jail.dir) {
@@ -234,7 +238,8 @@ static bool disks_equal(const struct vm_config *a, const struct vm_config *b)
 
 bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)
 {
-	return disks_equal(a, b) && cfg_nets_equal(a, b) && cfg_devices_equal(a, b) && str_eq(a->kernel, b->kernel) && str_eq(a->initrd, b->initrd) &&
+	return disks_equal(a, b) && cfg_nets_equal(a, b) && cfg_devices_equal(a, b) &&
+	       cfg_ctl_equal(a, b) && str_eq(a->kernel, b->kernel) && str_eq(a->initrd, b->initrd) &&
 	       str_eq(a->cmdline, b->cmdline) && a->cpus == b->cpus &&
 	       a->memory == b->memory && a->console.kind == b->console.kind &&
 	       (a->console.kind != CONSOLE_FILE || str_eq(a->console.path, b->console.path)) &&

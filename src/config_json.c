@@ -26,10 +26,13 @@
 
 static const char *const top_keys[] = {
 	"kernel", "initrd", "cmdline", "cpus", "memory", "console",
-	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", "nets", "devices", NULL,
+	"timeout", "host_quirks", "exit_device", "seccomp", "jail", "disks", "nets", "devices",
+	"balloon", "api_socket", NULL,
 };
 static const char *const exit_dev_keys[] = { "enabled", "port", NULL };
 static const char *const jail_keys[] = { "dir", "uid", "gid", NULL };
+static const char *const balloon_keys[] = { "target", "stats_interval", "deflate_on_oom",
+					    "free_page_reporting", NULL };
 static const char *const net_keys[] = { "tap", "mac", "queues", "create", NULL };
 static const char *const disk_keys[] = { "path", "readonly", "serial", "cache", "direct",
 					 NULL };
@@ -780,6 +783,58 @@ static int set_nets(const struct jctx *x, json_t *v, struct vm_config *c)
 	return 0;
 }
 
+/* "balloon": null (none) or { "target": size, "stats_interval": int,
+ * "deflate_on_oom": bool, "free_page_reporting": bool }; an object turns
+ * the device on, keys not given keep their defaults. */
+static int set_balloon(const struct jctx *x, json_t *v, struct vm_config *c)
+{
+	struct balloon_config *b = &c->balloon;
+	char shown[80];
+	const char *key;
+	json_int_t n;
+	json_t *m;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return key_errf(x, EINVAL, "balloon", NULL,
+				"'balloon' must be an object or null, got %s", type_name(v));
+	b->enabled = true;
+	json_object_foreach(v, key, m) {
+		if (!strcmp(key, "target")) {
+			if (json_is_integer(m) && json_integer_value(m) >= 0) {
+				b->target = (uint64_t)json_integer_value(m);
+			} else if (!json_is_string(m) ||
+				   parse_size(json_string_value(m), &b->target)) {
+				return key_errf(x, EINVAL, "balloon", key,
+						"'balloon.target' must be a size like \"512M\" "
+						"or a byte count, got %s",
+						json_is_string(m) ? cfg_show(json_string_value(m),
+									   shown, sizeof(shown)) :
+								    type_name(m));
+			}
+		} else if (!strcmp(key, "stats_interval")) {
+			if ((r = get_int(x, "balloon", key, m, 0,
+					 BS_BALLOON_MAX_STATS_INTERVAL, &n)))
+				return r;
+			b->stats_interval = (unsigned)n;
+		} else if (!strcmp(key, "deflate_on_oom") ||
+			   !strcmp(key, "free_page_reporting")) {
+			if (!json_is_boolean(m))
+				return key_errf(x, EINVAL, "balloon", key,
+						"'balloon.%s' must be a boolean, got %s", key,
+						type_name(m));
+			*(key[0] == 'd' ? &b->deflate_on_oom : &b->free_page_reporting) =
+				json_is_true(m);
+		} else {
+			return unknown_key(x, "balloon", key, balloon_keys);
+		}
+	}
+	return 0;
+}
+
 /* "devices": [ { "vfio": str } | { "vfio-user": str }, ... ]. */
 static int set_devices(const struct jctx *x, json_t *v, struct vm_config *c)
 {
@@ -871,6 +926,10 @@ static int apply(const struct jctx *x, json_t *root, struct vm_config *c)
 			r = set_nets(x, v, c);
 		} else if (!strcmp(key, "devices")) {
 			r = set_devices(x, v, c);
+		} else if (!strcmp(key, "balloon")) {
+			r = set_balloon(x, v, c);
+		} else if (!strcmp(key, "api_socket")) {
+			r = set_string(x, key, v, true, &c->api_socket);
 		} else {
 			r = unknown_key(x, NULL, key, top_keys);
 		}
@@ -935,6 +994,7 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 	dst->cmdline = src->cmdline ? strdup(src->cmdline) : NULL;
 	dst->console.path = src->console.path ? strdup(src->console.path) : NULL;
 	dst->jail.dir = src->jail.dir ? strdup(src->jail.dir) : NULL;
+	dst->api_socket = src->api_socket ? strdup(src->api_socket) : NULL;
 	for (unsigned i = 0; i < src->ndisks && !oom; i++) {
 		dst->disks[i].path = src->disks[i].path ? strdup(src->disks[i].path) : NULL;
 		dst->disks[i].serial = src->disks[i].serial ? strdup(src->disks[i].serial) : NULL;
@@ -947,7 +1007,7 @@ static int copy_config(struct vm_config *dst, const struct vm_config *src)
 		oom = !(dst->devices[i].path = strdup(src->devices[i].path));
 	if (oom || (src->kernel && !dst->kernel) || (src->initrd && !dst->initrd) ||
 	    (src->cmdline && !dst->cmdline) || (src->console.path && !dst->console.path) ||
-	    (src->jail.dir && !dst->jail.dir)) {
+	    (src->jail.dir && !dst->jail.dir) || (src->api_socket && !dst->api_socket)) {
 		vm_config_free(dst);
 		return -ENOMEM;
 	}
@@ -1114,6 +1174,23 @@ static json_t *nets_json(const struct vm_config *c, int *err)
 	return a;
 }
 
+static json_t *balloon_json(const struct vm_config *c, int *err)
+{
+	const struct balloon_config *b = &c->balloon;
+	json_t *o;
+	char t[32];
+
+	if (!b->enabled)
+		return json_null();
+	o = json_object();
+	format_size(b->target, t, sizeof(t));
+	add(o, "target", json_string(t), err);
+	add(o, "stats_interval", json_integer(b->stats_interval), err);
+	add(o, "deflate_on_oom", json_boolean(b->deflate_on_oom), err);
+	add(o, "free_page_reporting", json_boolean(b->free_page_reporting), err);
+	return o;
+}
+
 static json_t *devices_json(const struct vm_config *c, int *err)
 {
 	json_t *a = json_array();
@@ -1177,6 +1254,8 @@ char *vm_config_to_json(const struct vm_config *c)
 		add(root, "disks", disks_json(c, &err), &err);
 		add(root, "nets", nets_json(c, &err), &err);
 		add(root, "devices", devices_json(c, &err), &err);
+		add(root, "balloon", balloon_json(c, &err), &err);
+		add(root, "api_socket", str(c->api_socket, &err), &err);
 	}
 	if (!err && !(dump = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
 		err = ENOMEM;

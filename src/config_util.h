@@ -48,5 +48,16 @@ const char *cfg_device_kind_name(int kind);
 int cfg_check_device(unsigned i, const struct device_config *d,
 		     const struct vm_config *c, struct bs_err *e);
 bool cfg_devices_equal(const struct vm_config *a, const struct vm_config *b);
+/* config_ctl.c: the balloon and the control socket.  A --balloon value is
+ * "on", "off" or "[target=SIZE][,stats-interval=S][,deflate-on-oom=on|off]
+ * [,free-page-reporting=on|off]" (errors start "--balloon: "). */
+struct balloon_config;
+int cfg_parse_balloon(const char *spec, struct balloon_config *b, struct bs_err *e);
+/* Validation: the balloon's target against memory; the socket path fits a
+ * sockaddr_un, its directory exists, and nothing live listens on it (a
+ * stale socket is replaced at start). */
+int cfg_check_balloon(const struct vm_config *c, struct bs_err *e);
+int cfg_check_api_socket(const char *path, struct bs_err *e);
+bool cfg_ctl_equal(const struct vm_config *a, const struct vm_config *b);
 
 #endif

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -121,5 +122,24 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	return 0;
+}
+
+int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	const struct gm_region *r = NULL;
+
+	if (len == 0 || gpa % GM_PAGE_SIZE || len % GM_PAGE_SIZE)
+		return -EINVAL;
+	if (!gm_ptr(gm, gpa, len))
+		return -EFAULT;
+	for (unsigned i = 0; i < gm->nr && !r; i++)
+		if (gpa >= gm->r[i].gpa && gpa - gm->r[i].gpa < gm->r[i].size)
+			r = &gm->r[i];
+	if (gm->memfd < 0)
+		return madvise(r->hva + (gpa - r->gpa), len, MADV_DONTNEED) ? -errno : 0;
+	if (fallocate(gm->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(r->fd_offset + (gpa - r->gpa)), (off_t)len) < 0)
+		return -errno;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "basalt/cli.h"
+#include "basalt/ctl.h"
 #include "basalt/exitcode.h"
 #include "basalt/log.h"
 #include "basalt/sandbox.h"
@@ -103,6 +104,10 @@ int main(int argc, char **argv)
 		printf("basalt %s\n", BASALT_VERSION);
 		cli_opts_free(&o);
 		return 0;
+	case CLI_CTL:
+		r = ctl_client_main(argc - 1, argv + 1);
+		cli_opts_free(&o);
+		return r;
 	case CLI_SECCOMP_DUMP:
 		sandbox_dump(stdout, NULL);
 		cli_opts_free(&o);

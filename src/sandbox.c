@@ -90,10 +90,13 @@ void sandbox_allow_passthrough(void)
 
 /* Main thread: the main loop (poll, signalfd/stdin/eventfd reads, console
  * input raising the UART interrupt with KVM_IRQ_LINE), vCPU joins, teardown
- * (munmap/close), stats, terminal restore. */
+ * (munmap/close), stats, terminal restore; the control socket (accept4,
+ * SO_PEERCRED, the power button's KVM_IRQ_LINE) and, at exit, removing it:
+ * unlinkat only relative to its directory's fd (sandbox_allow_unlink_in). */
 static const unsigned long main_ioctls[] = {
 	TCGETS, TCSETS, TCSETSW, TCSETSF, KVM_IRQ_LINE,
 };
+static unsigned long main_unlink_dirfd[] = { (unsigned long)-1 };
 static const struct sb_rule main_rules[] = {
 	ALLOW_ARG1(ioctl, main_ioctls),
 	ALLOW(poll), ALLOW(ppoll), ALLOW(read), ALLOW(write), ALLOW(futex),
@@ -102,7 +105,13 @@ static const struct sb_rule main_rules[] = {
 	ALLOW(tgkill), ALLOW(getpid), ALLOW(gettid), ALLOW(newfstatat),
 	ALLOW(fstat), ALLOW(getrusage), ALLOW(clock_gettime), ALLOW(exit),
 	ALLOW(exit_group), ALLOW(restart_syscall), ALLOW(sched_yield),
+	ALLOW(accept4), ALLOW(getsockopt), ALLOW_ARG(unlinkat, 0, main_unlink_dirfd),
 };
+
+void sandbox_allow_unlink_in(int dirfd)
+{
+	main_unlink_dirfd[0] = (unsigned long)(long)dirfd;
+}
 
 /* I/O threads (io_uring loops serving devices): the ring, eventfd reads
  * and writes (notifications in, interrupts out through irqfds), packets

@@ -254,8 +254,15 @@ static void *vcpu_thread(void *arg)
 	}
 
 	while (!atomic_load(&vm->stopping)) {
-		int r = ioctl(v->fd, KVM_RUN, 0);
 		uint32_t reason;
+		int r;
+
+		/* Paused (control socket): park here, outside every device. */
+		if (atomic_load(&vm->pause.req)) {
+			vm_vcpu_park(vm);
+			continue;
+		}
+		r = ioctl(v->fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -49,6 +49,7 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 	}
 	for (unsigned i = 0; i < vm->ncpus && vm->vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	vm_pause_wake(vm);
 }
 
 /* Stops requested by the guest through a device are the expected way for
@@ -186,6 +187,8 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 		r = vm_nets_create(vm, e);
 	if (!r)
 		r = vm_pt_create(vm, e);
+	if (!r)
+		r = vm_balloon_create(vm, e);
 	/* PCI devices are added above this line; then BARs get addresses. */
 	if (!r)
 		r = pci_bus_assign_bars(&vm->pci, &vm->pci_w32, &vm->pci_w64, e);
@@ -204,6 +207,7 @@ static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 		.ecam_base = X86_ECAM_BASE, .ecam_bus_end = 255,
 		.pci_mem32_base = vm->pci_w32.base, .pci_mem32_size = vm->pci_w32.size,
 		.pci_mem64_base = vm->pci_w64.base, .pci_mem64_size = vm->pci_w64.size,
+		.pwrbtn_gsi = ACPI_PWRBTN_GSI,
 	};
 	struct acpi_layout al;
 	void *acpi = gm_ptr(&vm->mem, X86_ACPI_BASE, X86_ACPI_SIZE);
@@ -255,10 +259,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = vm->balloon.stats_efd = -1;
 	vm->mem.memfd = -1;
 	vm->ncpus = cfg->cpus;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm_pause_init(vm);
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
 		return bs_errf(e, errno, "eventfd: %s", strerror(errno));
@@ -301,7 +306,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct bs_err *e)
 		if (r)
 			return r;
 	}
-	return 0;
+	return vm_api_create(vm, e);
 }
 
 static int64_t now_ms(void)
@@ -321,11 +326,12 @@ static void main_loop(struct vm *vm, int sfd)
 	bool input = vm->console.in_fd >= 0;
 
 	while (!atomic_load(&vm->stopping)) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + VM_API_POLLFDS] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = input ? vm->console.in_fd : -1, .events = POLLIN },
 		};
+		unsigned n;
 		int timeout = -1;
 		bool pending = console_flush_input(&vm->console, vm->serial);
 
@@ -346,7 +352,8 @@ static void main_loop(struct vm *vm, int sfd)
 		}
 		if (pending && !vm->console.tty)
 			p[2].fd = -1;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR) {
+		n = 3 + vm_api_pollfds(vm, p + 3, VM_API_POLLFDS, &timeout);
+		if (poll(p, n, timeout) < 0 && errno != EINTR) {
 			vm_stop(vm, BS_EXIT_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
@@ -362,6 +369,7 @@ static void main_loop(struct vm *vm, int sfd)
 			if (vm->console.quit)
 				vm_stop(vm, BS_EXIT_QUIT, "quit (Ctrl-A x)");
 		}
+		vm_api_dispatch(vm, p + 3, n - 3);
 	}
 }
 
@@ -398,7 +406,8 @@ int vm_run(struct vm *vm, bool print_stats)
 	 * its seccomp filter (vCPUs at their start, main once they run). */
 	if (sandbox_restrict_process(&jail, vm_sb_mode(vm->cfg), &e)) {
 		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-	} else if (vm_disks_start(vm, &e) || vm_nets_start(vm, &e)) {
+	} else if (vm_disks_start(vm, &e) || vm_nets_start(vm, &e) ||
+		   vm_balloon_start(vm, &e)) {
 		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
 	} else {
 		for (unsigned i = 0; i < vm->ncpus; i++) {
@@ -416,6 +425,7 @@ int vm_run(struct vm *vm, bool print_stats)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	vm_disks_quiesce(vm);
 	vm_nets_quiesce(vm);
+	vm_balloon_quiesce(vm);
 	if (sfd >= 0)
 		close(sfd);
 
@@ -459,6 +469,8 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+	vm_api_destroy(vm);
+	vm_balloon_destroy(vm);
 	vm_nets_destroy(vm);
 	vm_disks_destroy(vm);
 	vm_pt_destroy(vm);

@@ -9,7 +9,7 @@
 
 #include "basalt/config.h"
 
-enum cli_cmd { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_SECCOMP_DUMP };
+enum cli_cmd { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_SECCOMP_DUMP, CLI_CTL };
 
 struct cli_opts {
 	enum cli_cmd cmd;

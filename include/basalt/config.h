@@ -48,6 +48,16 @@ struct net_config {
 	bool create;               /* create the tap (gone when basalt exits)
 				    * instead of attaching to an existing one */
 };
+/* The virtio-balloon device (docs/config.md, "balloon"). */
+#define BS_BALLOON_MAX_STATS_INTERVAL 3600
+struct balloon_config {
+	bool enabled;
+	uint64_t target;           /* bytes the balloon holds from boot; 4 KiB multiple */
+	unsigned stats_interval;   /* seconds between statistics requests, 0 = on request */
+	bool deflate_on_oom;
+	bool free_page_reporting;
+};
+
 /* One passed-through PCI device: a host function bound to vfio-pci
  * (path: /sys/bus/pci/devices/DDDD:BB:DD.F) or a vfio-user server's
  * UNIX socket. */
@@ -86,6 +96,8 @@ struct vm_config {
 	struct net_config nets[BS_MAX_NETS];
 	unsigned ndevices;
 	struct device_config devices[BS_MAX_DEVICES];
+	struct balloon_config balloon;
+	char *api_socket;          /* control socket path or NULL */
 };
 
 /* Defaults: 1 vCPU, 512 MiB, console on stdio, host quirks on, exit device

@@ -12,6 +12,8 @@ enum bs_exit {
 	BS_EXIT_SHUTDOWN = 4,    /* triple fault (KVM_EXIT_SHUTDOWN) */
 	BS_EXIT_EMULATION = 5,   /* KVM_EXIT_INTERNAL_ERROR the VMM could not bridge */
 	BS_EXIT_SECCOMP = 6,     /* forbidden system call (sandbox) */
+	BS_EXIT_SHUTDOWN_DEADLINE = 7,  /* control-socket shutdown: the guest did not
+					 * power off before the deadline; stopped */
 	BS_EXIT_TIMEOUT = 124,   /* --timeout expired (same value as timeout(1)) */
 	BS_EXIT_QUIT = 130,      /* user quit: Ctrl-A x, SIGINT, SIGTERM */
 };

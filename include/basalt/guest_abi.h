@@ -32,8 +32,14 @@
 /* Process exit status of QEMU's isa-debug-exit for a guest write of v. */
 #define GUEST_QEMU_STATUS(v) ((((v) << 1) | 1) & 0xff)
 
+/* basalt's ACPI power button: the DSDT's Generic Event Device (ACPI0013,
+ * \_SB.GED0) has this edge-triggered, active-high GSI; `basalt ctl
+ * shutdown` pulses it and its _EVT notifies \_SB.PWRB (PNP0C0C). */
+#define GUEST_PWRBTN_GSI 10
+
 /* Interrupt vectors the runtime and guests use. */
 #define GUEST_TIMER_VECTOR 0x40             /* timer guest: LAPIC timer */
+#define GUEST_PWRBTN_VECTOR 0x41            /* counter guest: power button */
 #define GUEST_SPURIOUS_VECTOR 0xff          /* LAPIC SVR spurious vector */
 
 /* PVH boot (Xen public/elfnote.h and public/arch-x86/hvm/start_info.h). */

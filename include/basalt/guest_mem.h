@@ -51,4 +51,14 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 	     uint64_t len);
 bool gm_is_ram(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/* Guest page size of the discard interface (x86: 4 KiB). */
+#define GM_PAGE_SIZE 4096ull
+/* Gives [gpa, gpa+len) back to the host (the balloon): the pages read as
+ * zero afterwards and are allocated again when next touched.  On memfd RAM
+ * this is fallocate(PUNCH_HOLE | KEEP_SIZE), which also unmaps the pages
+ * from KVM; on fake RAM (unit tests) madvise(MADV_DONTNEED).  The range
+ * must be GM_PAGE_SIZE-aligned, non-empty and inside one RAM region:
+ * -EINVAL (alignment) or -EFAULT (not RAM) otherwise, -errno of the call. */
+int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
 #endif

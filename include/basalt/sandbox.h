@@ -39,6 +39,10 @@ int sandbox_restrict_process(const struct sb_jail *jail, enum sb_mode mode,
 			     struct bs_err *e);
 /* Step 3 for the calling thread. */
 int sandbox_enter(enum sb_role role, enum sb_mode mode, struct bs_err *e);
+/* The main thread may unlinkat() relative to dirfd, and nowhere else (the
+ * control socket's directory, to remove the socket at exit).  Call before
+ * the main thread's sandbox_enter(). */
+void sandbox_allow_unlink_in(int dirfd);
 /* The VM has passthrough devices: vCPU threads loaded from now on also
  * get the calls those need (memory slots and irqfds that follow the
  * guest's BAR and MSI-X programming, vfio-user messages, VFIO region

@@ -7,6 +7,7 @@
 #ifndef BASALT_VM_H
 #define BASALT_VM_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +52,26 @@ struct vm_net {
 	struct virtio_net *dev;
 };
 
+/* The virtio-balloon and its I/O thread (vm_balloon.c). */
+struct virtio_balloon;
+struct vm_balloon {
+	struct io_loop *loop;
+	struct virtio_balloon *dev;
+	int stats_efd;          /* the device signals new guest statistics */
+};
+
+/* Pause (control socket, vm_api.c): while req is set, vCPU threads park
+ * before entering KVM_RUN; the pauser kicks them and waits until all are
+ * parked; vm_stop() wakes them so they can exit. */
+struct vm_pause {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;    /* parked vCPUs and the pauser wait here */
+	atomic_bool req;
+	unsigned parked;
+	bool ready;             /* lock and cond initialised */
+};
+struct vm_api;
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
@@ -88,6 +109,9 @@ struct vm {
 	unsigned npt;
 	struct pt_dev *pt[BS_MAX_DEVICES];    /* passthrough, slots 26.. */
 	struct kvm_slots slots;               /* their mmapped BARs */
+	struct vm_balloon balloon;
+	struct vm_pause pause;
+	struct vm_api *api;
 	struct console console;
 	struct serial *serial;
 	struct rtc *rtc;
@@ -145,6 +169,25 @@ void vm_pt_close_opened(void);
 int vm_pt_create(struct vm *vm, struct bs_err *e);
 int vm_pt_check_reach(struct vm *vm, struct bs_err *e);
 void vm_pt_destroy(struct vm *vm);
+/* vm_balloon.c: the balloon of cfg->balloon on PCI slot 25, like a disk:
+ * I/O thread started before the vCPUs, quiesced once they are gone. */
+int vm_balloon_create(struct vm *vm, struct bs_err *e);
+int vm_balloon_start(struct vm *vm, struct bs_err *e);
+void vm_balloon_quiesce(struct vm *vm);
+void vm_balloon_destroy(struct vm *vm);
+
+/* vm_api.c: the control socket (cfg->api_socket) and the timers of what it
+ * controls, served by the main loop: vm_api_pollfds() adds its fds (at most
+ * VM_API_POLLFDS) and may shorten the poll timeout; vm_api_dispatch() is
+ * called after every poll() with the same entries. */
+#define VM_API_POLLFDS (2 + 64)
+int vm_api_create(struct vm *vm, struct bs_err *e);
+unsigned vm_api_pollfds(struct vm *vm, struct pollfd *p, unsigned max, int *timeout);
+void vm_api_dispatch(struct vm *vm, const struct pollfd *p, unsigned n);
+void vm_api_destroy(struct vm *vm);
+void vm_pause_init(struct vm *vm);
+void vm_vcpu_park(struct vm *vm);       /* vCPU thread, while pause.req */
+void vm_pause_wake(struct vm *vm);      /* from vm_stop() */
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);

@@ -65,6 +65,14 @@ void virtio_pci_irq_config(struct virtio_pci *t)
 	raise_vector(t, __atomic_load_n(&t->config_vector, __ATOMIC_ACQUIRE));
 }
 
+void virtio_pci_config_changed(struct virtio_pci *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->config_generation++;
+	pthread_mutex_unlock(&t->lock);
+	virtio_pci_irq_config(t);
+}
+
 void virtio_pci_needs_reset(struct virtio_pci *t)
 {
 	__atomic_fetch_or(&t->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);

@@ -107,16 +107,38 @@ mkdir -p "$sys/sys/devices/pci0000:00/0000:01:00.1"
 ln -s ../../../bus/pci/drivers/nvidia "$sys/sys/devices/pci0000:00/0000:01:00.1/driver"
 ln -s ../../../../devices/pci0000:00/0000:01:00.1 "$sys/sys/kernel/iommu_groups/5/devices/0000:01:00.1"
 BASALT_SYSFS_ROOT=$sys expect_error "devices\[0\]: IOMMU group 5 is not viable: 0000:01:00.1 in it is bound to 'nvidia'" run --kernel "$kernel" --device vfio=0000:01:00.0
+# Balloon and control socket.
+expect_error "--balloon: unknown key 'size'" run --kernel "$kernel" --balloon size=1G
+expect_error "balloon: target 1G is more than the guest's memory \(512M\)" run --kernel "$kernel" --balloon target=1G
+expect_error "api_socket: directory '/nonexistent-basalt' does not exist" run --kernel "$kernel" --api-socket /nonexistent-basalt/vm.sock
+touch "$tmp/plain"
+expect_error "api_socket: '$tmp/plain' exists and is not a socket" run --kernel "$kernel" --api-socket "$tmp/plain"
+printf '{\n  "balloon": { "target": "256M", "stats_intervall": 3 }\n}\n' > "$tmp/balloon.json"
+expect_error "balloon.json:2:[0-9]+: unknown key 'stats_intervall' in 'balloon' \(did you mean 'stats_interval'\?\)" run --kernel "$kernel" --config "$tmp/balloon.json"
+# basalt ctl: usage errors exit 2 without connecting; an absent VM is 1.
+expect_error "ctl: --socket PATH is required" ctl info
+expect_error "ctl: unknown command 'reboot'" ctl --socket "$tmp/none.sock" reboot
+expect_error "ctl: balloon-set: '12Q' is not a size" ctl --socket "$tmp/none.sock" balloon-set 12Q
+expect_error "ctl: shutdown: 'soon' is not a number of seconds" ctl --socket "$tmp/none.sock" shutdown soon
+out=$("$basalt" ctl --socket "$tmp/none.sock" info 2>&1)
+rc=$?
+if [ $rc = 1 ] && [ "$out" = "basalt: error: ctl: cannot connect to '$tmp/none.sock': No such file or directory" ]; then
+	echo "ok: basalt ctl with no VM -> $out"
+else
+	echo "FAIL: basalt ctl with no VM: exit $rc, '$out'"; fail=1
+fi
 
 # Round trip: the printed config, fed back, prints the same config.
 printf '{ "kernel": "%s", "cpus": 3, "memory": "1G", "cmdline": "console=ttyS0 quiet", "timeout": 9,
-  "disks": [ { "path": "%s", "serial": "file-disk" } ] }\n' \
-	"$kernel" "$tmp/disk.img" > "$tmp/vm.json"
+  "disks": [ { "path": "%s", "serial": "file-disk" } ],
+  "balloon": { "target": "128M", "free_page_reporting": true }, "api_socket": "%s" }\n' \
+	"$kernel" "$tmp/disk.img" "$tmp/vm.sock" > "$tmp/vm.json"
 if "$basalt" run --config "$tmp/vm.json" --memory 2G --print-config > "$tmp/a.json" &&
    "$basalt" run --config "$tmp/a.json" --print-config > "$tmp/b.json" &&
    cmp -s "$tmp/a.json" "$tmp/b.json" &&
    grep -q '"cpus": 3' "$tmp/a.json" && grep -q '"memory": "2G"' "$tmp/a.json" &&
-   grep -q '"serial": "file-disk"' "$tmp/a.json"; then
+   grep -q '"serial": "file-disk"' "$tmp/a.json" && grep -q '"target": "128M"' "$tmp/a.json" &&
+   grep -q "\"api_socket\": \"$tmp/vm.sock\"" "$tmp/a.json"; then
 	echo "ok: --print-config round trip (flags override the file)"
 else
 	echo "FAIL: --print-config round trip"; cat "$tmp/a.json" "$tmp/b.json"; fail=1

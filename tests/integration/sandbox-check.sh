@@ -9,9 +9,15 @@
 basalt=$1 guest=$2 mode=${3:-plain}
 fail=0
 img=$(mktemp /tmp/basalt-sbdisk.XXXXXX)
-trap 'rm -f "$img"' EXIT
+# The control socket's directory: writable by the jail's user too (sticky,
+# like /tmp), so that the dropped process can remove its socket.
+sockdir=$(mktemp -d /tmp/basalt-sbsock.XXXXXX)
+chmod 1777 "$sockdir"
+sock=$sockdir/api.sock
+trap 'rm -f "$img"; rm -rf "$sockdir"' EXIT
 dd if=/dev/zero of="$img" bs=1024 count=1024 2>/dev/null
-set -- --disk "path=$img"
+# A disk and a balloon (two I/O threads), and the control socket.
+set -- --disk "path=$img" --balloon on --api-socket "$sock"
 # And a network device with two queue pairs (two more I/O threads), on a tap
 # basalt creates in a network namespace of its own, where that works.
 netns=''
@@ -44,6 +50,11 @@ for t in "/proc/$pid/task/"*; do
 done
 [ "$n" -ge 3 ] || { echo "FAIL: expected main, vCPU and I/O threads, saw $n"; fail=1; }
 grep -qx blk0 /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread (blk0)"; fail=1; }
+grep -qx balloon /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread (balloon)"; fail=1; }
+# The control socket works under the main thread's filter (accept4,
+# SO_PEERCRED, replies), jailed or not.
+"$basalt" ctl --socket "$sock" info | grep -q '"state": "running"' ||
+	{ echo "FAIL: the control socket does not answer"; fail=1; }
 if [ -n "$netns" ]; then
 	for q in net0q0 net0q1; do
 		grep -qx $q /proc/"$pid"/task/*/comm || { echo "FAIL: no I/O thread ($q)"; fail=1; }
@@ -64,5 +75,6 @@ wait "$pid"
 rc=$?
 echo "basalt exit status after SIGTERM: $rc"
 [ "$rc" = 130 ] || { echo "FAIL: expected 130"; fail=1; }
+[ -e "$sock" ] && { echo "FAIL: the control socket was not removed at exit"; fail=1; }
 [ $fail = 0 ] && echo PASS
 exit $fail

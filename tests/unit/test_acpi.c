@@ -316,6 +316,37 @@ START_TEST(pci_root)
 }
 END_TEST
 
+/* The power button: Device(PWRB) (PNP0C0C) and the Generic Event Device
+ * whose interrupt runs _EVT { Notify(PWRB, 0x80) }. */
+START_TEST(power_button)
+{
+	struct acpi_params p = {
+		.ncpus = 1, .ioapic_addr = IOAPIC_BASE, .sci_irq = 9, .pwrbtn_gsi = 10,
+	};
+	static const uint8_t pwrb[] = { 'P', 'W', 'R', 'B', 0x08, '_', 'H', 'I', 'D',
+					0x0c, 0x41, 0xd0, 0x0c, 0x0c };
+	static const uint8_t ged[] = { 'G', 'E', 'D', '0', 0x08, '_', 'H', 'I', 'D', 0x0d,
+				       'A', 'C', 'P', 'I', '0', '0', '1', '3', 0 };
+	/* Buffer(11) { Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) { 10 } } */
+	static const uint8_t crs[] = { 0x08, '_', 'C', 'R', 'S', 0x11, 0x0e, 0x0a, 0x0b,
+				       0x89, 0x06, 0x00, 0x03, 0x01, 10, 0, 0, 0, 0x79, 0x00 };
+	static const uint8_t evt[] = { 0x14, 0x0d, '_', 'E', 'V', 'T', 0x01,
+				       0x86, 'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	const uint8_t *d;
+	size_t len;
+
+	d = dsdt_of(&p, &len);
+	ck_assert(contains(d, len, pwrb, sizeof(pwrb)));
+	ck_assert(contains(d, len, ged, sizeof(ged)));
+	ck_assert(contains(d, len, crs, sizeof(crs)));
+	ck_assert(contains(d, len, evt, sizeof(evt)));
+	p.pwrbtn_gsi = 0;
+	d = dsdt_of(&p, &len);
+	ck_assert(!contains(d, len, ged, 4));
+	ck_assert(!contains(d, len, pwrb, 4));
+}
+END_TEST
+
 START_TEST(too_small)
 {
 	struct acpi_params p = {
@@ -401,6 +432,7 @@ int main(void)
 	tcase_add_test(tc, tables_8cpu);
 	tcase_add_test(tc, too_small);
 	tcase_add_test(tc, pci_root);
+	tcase_add_test(tc, power_button);
 	tcase_add_test(tc, bad_params);
 	tcase_add_test(tc, aml_pkglen);
 	suite_add_tcase(s, tc);

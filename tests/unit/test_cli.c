@@ -279,6 +279,23 @@ static const struct {
 	  "--device: '/x.sock' is not vfio=/sys/bus/pci/devices/DDDD:BB:DD.F "
 	  "or vfio-user=SOCKET" },
 	{ { "basalt", "run", "--device", "vfio=" }, EINVAL, "--device: vfio= needs a path" },
+	{ { "basalt", "run", "--balloon", "target=12Q" }, EINVAL,
+	  "--balloon: target '12Q' is not a size (like 512M)" },
+	{ { "basalt", "run", "--balloon", "stats-interval=3601" }, EINVAL,
+	  "--balloon: stats-interval must be 0..3600 seconds, got '3601'" },
+	{ { "basalt", "run", "--balloon", "stats-interval=-1" }, EINVAL,
+	  "--balloon: stats-interval must be 0..3600 seconds, got '-1'" },
+	{ { "basalt", "run", "--balloon", "deflate-on-oom=yes please" }, EINVAL,
+	  "--balloon: deflate-on-oom must be on or off, got 'yes please'" },
+	{ { "basalt", "run", "--balloon", "target=1M,target=2M" }, EINVAL,
+	  "--balloon: target given twice" },
+	{ { "basalt", "run", "--balloon", "size=1G" }, EINVAL,
+	  "--balloon: unknown key 'size' (keys: target, stats-interval, deflate-on-oom, "
+	  "free-page-reporting)" },
+	{ { "basalt", "run", "--balloon", "yes" }, EINVAL,
+	  "--balloon: 'yes' is not key=value (keys: target, stats-interval, deflate-on-oom, "
+	  "free-page-reporting; or on, off)" },
+	{ { "basalt", "run", "--api-socket", "" }, EINVAL, "--api-socket: missing value" },
 };
 
 START_TEST(test_net_flags)
@@ -295,6 +312,32 @@ START_TEST(test_net_flags)
 	ck_assert_mem_eq(o.cfg.nets[1].mac, "\x52\x54\x00\xab\xcd\x01", 6);
 	ck_assert_uint_eq(o.cfg.nets[1].queues, 4);
 	ck_assert(o.cfg.nets[1].create);
+}
+END_TEST
+
+START_TEST(test_balloon_flags)
+{
+	ck_assert_int_eq(P("basalt", "run", "--balloon", "on"), 0);
+	ck_assert(o.cfg.balloon.enabled);
+	ck_assert_uint_eq(o.cfg.balloon.target, 0);
+	ck_assert(!o.cfg.balloon.free_page_reporting);
+	ck_assert_int_eq(P("basalt", "run", "--balloon", "target=256M,stats-interval=5,"
+			   "deflate-on-oom=on,free-page-reporting=on", "--api-socket", "/run/vm.sock"), 0);
+	ck_assert(o.cfg.balloon.enabled);
+	ck_assert_uint_eq(o.cfg.balloon.target, 256ull << 20);
+	ck_assert_uint_eq(o.cfg.balloon.stats_interval, 5);
+	ck_assert(o.cfg.balloon.deflate_on_oom);
+	ck_assert(o.cfg.balloon.free_page_reporting);
+	ck_assert_str_eq(o.cfg.api_socket, "/run/vm.sock");
+	/* A later --balloon replaces the earlier one as a whole; off removes it. */
+	ck_assert_int_eq(P("basalt", "run", "--balloon", "target=1G", "--balloon",
+			   "stats-interval=2"), 0);
+	ck_assert_uint_eq(o.cfg.balloon.target, 0);
+	ck_assert_uint_eq(o.cfg.balloon.stats_interval, 2);
+	ck_assert_int_eq(P("basalt", "run", "--balloon", "on", "--balloon", "off"), 0);
+	ck_assert(!o.cfg.balloon.enabled);
+	ck_assert_int_eq(P("basalt", "ctl", "--socket", "x", "info"), 0);
+	ck_assert_int_eq(o.cmd, CLI_CTL);
 }
 END_TEST
 
@@ -342,7 +385,7 @@ START_TEST(test_usage)
 		"--kernel PATH", "--initrd PATH", "--cmdline STR", "--cpus N", "--memory SIZE",
 		"--console KIND", "--config FILE", "--print-config", "--timeout SECONDS",
 		"--no-host-quirks", "--exit-device PORT|off", "--stats", "-v, --verbose",
-		"-q, --quiet", "-h, --help",
+		"-q, --quiet", "-h, --help", "--balloon SPEC", "--api-socket PATH",
 	};
 	char *top = usage(NULL), *run = usage("run"), line[64];
 	size_t i;
@@ -382,6 +425,7 @@ int main(void)
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_net_flags);
 	tcase_add_test(tc, test_device_flags);
+	tcase_add_test(tc, test_balloon_flags);
 	suite_add_tcase(s, tc);
 	return fixture_run_suite(s);
 }

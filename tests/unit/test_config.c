@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,7 +436,9 @@ static const char default_json[] =
 	"  },\n"
 	"  \"disks\": [],\n"
 	"  \"nets\": [],\n"
-	"  \"devices\": []\n"
+	"  \"devices\": [],\n"
+	"  \"balloon\": null,\n"
+	"  \"api_socket\": null\n"
 	"}\n";
 
 START_TEST(test_to_json_defaults)
@@ -465,6 +470,8 @@ START_TEST(test_to_json_defaults)
 	back.disks[0].path = strdup("/d");
 	back.nnets = 1;
 	back.nets[0].tap = strdup("t");
+	back.balloon.enabled = true;
+	back.api_socket = strdup("/s");
 	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
 	ck_assert(vm_config_equal(&c, &back));
 	free(j);
@@ -644,6 +651,103 @@ json_errors:
 }
 END_TEST
 
+START_TEST(test_balloon_and_socket)
+{
+	struct vm_config c, back;
+	struct bs_err e = { "" };
+	char dir[] = "/tmp/basalt-cfgsock.XXXXXX", path[128], *j;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	vm_config_init(&c);
+	ck_assert_int_eq(vm_config_parse_json(&c,
+		"{\"memory\": \"1G\", \"balloon\": {\"target\": \"256M\", \"stats_interval\": 5, "
+		"\"free_page_reporting\": true}, \"api_socket\": \"/tmp/vm.sock\"}", "vm.json", &e), 0);
+	ck_assert(c.balloon.enabled);
+	ck_assert_uint_eq(c.balloon.target, 256ull << 20);
+	ck_assert_uint_eq(c.balloon.stats_interval, 5);
+	ck_assert(!c.balloon.deflate_on_oom);
+	ck_assert(c.balloon.free_page_reporting);
+	ck_assert_str_eq(c.api_socket, "/tmp/vm.sock");
+	j = vm_config_to_json(&c);
+	ck_assert_ptr_nonnull(strstr(j, "\"target\": \"256M\""));
+	vm_config_init(&back);
+	ck_assert_int_eq(vm_config_parse_json(&back, j, "print-config", &e), 0);
+	ck_assert(vm_config_equal(&c, &back));
+	back.balloon.deflate_on_oom = true;
+	ck_assert(!vm_config_equal(&c, &back));
+	free(j);
+	vm_config_free(&back);
+	/* {} turns the device on with defaults; null turns it off. */
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": {}}", "vm.json", &e), 0);
+	ck_assert(c.balloon.enabled);
+	ck_assert_uint_eq(c.balloon.target, 0);
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": null}", "vm.json", &e), 0);
+	ck_assert(!c.balloon.enabled);
+	/* JSON errors name the member */
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": {\"target\": true}}", "vm.json",
+					      &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:24: 'balloon.target' must be a size like \"512M\" "
+			 "or a byte count, got boolean");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": {\"stats_interval\": 4000}}",
+					      "vm.json", &e), -ERANGE);
+	ck_assert_str_eq(e.msg, "vm.json:1:32: 'balloon.stats_interval' out of range "
+			 "(0..3600): 4000");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": {\"deflate\": true}}",
+					      "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:25: unknown key 'deflate' in 'balloon'");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"balloon\": 1}", "vm.json", &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:13: 'balloon' must be an object or null, got integer");
+	ck_assert_int_eq(vm_config_parse_json(&c, "{\"api_socket\": \"\"}", "vm.json", &e),
+			 -EINVAL);
+	ck_assert_str_eq(e.msg, "vm.json:1:16: 'api_socket' must not be empty");
+
+	/* Validation: the target fits the memory, in whole pages. */
+	c.balloon.enabled = true;
+	c.balloon.target = 2ull << 30;
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ERANGE);
+	ck_assert_str_eq(e.msg, "balloon: target 2G is more than the guest's memory (1G)");
+	c.balloon.target = 4097;
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EINVAL);
+	ck_assert_str_eq(e.msg, "balloon: target must be a multiple of 4K: 4097");
+	c.balloon.target = 0;
+
+	/* The socket: its directory must exist; a live socket is refused, a
+	 * stale one (nobody listening) accepted, anything else refused. */
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	free(c.api_socket);
+	c.api_socket = strdup("/nonexistent-basalt-dir/vm.sock");
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENOENT);
+	ck_assert_str_eq(e.msg, "api_socket: directory '/nonexistent-basalt-dir' does not exist");
+	free(c.api_socket);
+	c.api_socket = malloc(200);
+	memset(c.api_socket, 'a', 199);
+	c.api_socket[199] = '\0';
+	ck_assert_int_eq(vm_config_validate(&c, &e), -ENAMETOOLONG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is longer than 107 bytes"));
+	snprintf(path, sizeof(path), "%s/vm.sock", dir);
+	free(c.api_socket);
+	c.api_socket = strdup(path);
+	ck_assert_int_eq(vm_config_validate(&c, &e), 0);	/* does not exist yet */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(vm_config_validate(&c, &e), 0);	/* bound, not listening: stale */
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EADDRINUSE);
+	ck_assert_str_eq(strstr(e.msg, "' is in use"), "' is in use by a running process");
+	close(fd);
+	unlink(path);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	ck_assert_int_eq(vm_config_validate(&c, &e), -EEXIST);
+	ck_assert_str_eq(strstr(e.msg, "' exists"), "' exists and is not a socket");
+	unlink(path);
+	rmdir(dir);
+	vm_config_free(&c);
+}
+END_TEST
+
 START_TEST(test_devices)
 {
 	struct vm_config c, back;
@@ -779,6 +883,7 @@ int main(void)
 	tcase_add_test(tj, test_disks);
 	tcase_add_test(tj, test_nets);
 	tcase_add_test(tj, test_devices);
+	tcase_add_test(tj, test_balloon_and_socket);
 	tcase_add_test(tj, test_to_json_not_utf8);
 	suite_add_tcase(s, tj);
 	return fixture_run_suite(s);

@@ -174,6 +174,11 @@ struct virtq *virtio_pci_queue(struct virtio_pci *t, unsigned q);
 int virtio_pci_notify_fd(struct virtio_pci *t, unsigned q);
 void virtio_pci_irq_queue(struct virtio_pci *t, unsigned q);
 void virtio_pci_irq_config(struct virtio_pci *t);
+/* The device changed its configuration space (from outside the device:
+ * the control socket): bumps config_generation (4.1.4.3.1) and sends the
+ * configuration-change interrupt.  Takes the transport lock, so never from
+ * an I/O thread (a resetting vCPU holds it while waiting for them). */
+void virtio_pci_config_changed(struct virtio_pci *t);
 /* The device found the guest broke the protocol: DEVICE_NEEDS_RESET and a
  * configuration-change interrupt (2.1.2). */
 void virtio_pci_needs_reset(struct virtio_pci *t);

@@ -22,6 +22,11 @@
 #define ACPI_SLP_TYP_MASK 0x1c
 #define ACPI_SLP_EN 0x20
 
+/* Power button: the DSDT's Generic Event Device \_SB.GED0 (ACPI0013, ACPI
+ * 6.5 section 5.6.9) has this GSI, edge-triggered, active-high; its _EVT
+ * does Notify(\_SB.PWRB, 0x80) (PNP0C0C, "power button pressed"). */
+#define ACPI_PWRBTN_GSI 10
+
 #define IOAPIC_BASE 0xfec00000u
 #define LAPIC_BASE 0xfee00000u
 
@@ -37,6 +42,7 @@ struct acpi_params {
 	uint8_t ecam_bus_end;
 	uint64_t pci_mem32_base, pci_mem32_size;
 	uint64_t pci_mem64_base, pci_mem64_size;
+	unsigned pwrbtn_gsi;     /* 0 = no power button (GED) */
 };
 
 struct acpi_layout {

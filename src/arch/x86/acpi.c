@@ -485,6 +485,51 @@ static void aml_pci_root(struct aml *a, const struct acpi_params *p)
 	aml_pkg_end(a, body);
 }
 
+/* The power button of a hardware-reduced platform (no fixed-feature
+ * PWRBTN event, FADT PWR_BUTTON set): Device(PWRB) { _HID PNP0C0C }, and a
+ * Generic Event Device (5.6.9) whose interrupt (Extended Interrupt
+ * descriptor 6.4.3.6: consumer, edge, active-high, exclusive) runs
+ * _EVT(gsi) { Notify(PWRB, 0x80) } (table 5.174, "button pressed"). */
+static void aml_power_button(struct aml *a, unsigned gsi)
+{
+	static const uint8_t device_op[] = { 0x5b, 0x82 }, buffer_op = 0x11,
+			     method_op = 0x14, string_prefix = 0x0d, notify_op = 0x86;
+	const uint8_t res[] = {
+		0x89, 0x06, 0x00, 0x03, 0x01,
+		gsi & 0xff, (gsi >> 8) & 0xff, (gsi >> 16) & 0xff, gsi >> 24,
+		0x79, 0x00,
+	};
+	size_t body, crs, method;
+
+	body = aml_pkg_begin(a, device_op, 2);
+	aml_namestring(a, "PWRB");
+	aml_name_int(a, "_HID", eisa_id("PNP0C0C"));
+	aml_name_int(a, "_UID", 0);
+	aml_pkg_end(a, body);
+
+	body = aml_pkg_begin(a, device_op, 2);
+	aml_namestring(a, "GED0");
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, "_HID");
+	aml_byte(a, string_prefix);
+	aml_bytes(a, "ACPI0013", 9);		/* with its NUL */
+	aml_name_int(a, "_UID", 0);
+	aml_byte(a, AML_NAME_OP);
+	aml_namestring(a, "_CRS");
+	crs = aml_pkg_begin(a, &buffer_op, 1);
+	aml_int(a, sizeof(res));
+	aml_bytes(a, res, sizeof(res));
+	aml_pkg_end(a, crs);
+	method = aml_pkg_begin(a, &method_op, 1);
+	aml_namestring(a, "_EVT");
+	aml_byte(a, 0x01);			/* one argument, not serialized */
+	aml_byte(a, notify_op);
+	aml_namestring(a, "PWRB");
+	aml_int(a, 0x80);
+	aml_pkg_end(a, method);
+	aml_pkg_end(a, body);
+}
+
 /* DSDT body: the AML definition block.  Returns its length, or 0 when it
  * does not fit in cap bytes. */
 static size_t dsdt_aml(uint8_t *p, size_t cap, const struct acpi_params *ap)
@@ -502,6 +547,8 @@ static size_t dsdt_aml(uint8_t *p, size_t cap, const struct acpi_params *ap)
 	aml_isa_device(&a, "RTC_", "PNP0B00", 0, 0x70, 2, 8);
 	if (ap->ecam_base)
 		aml_pci_root(&a, ap);
+	if (ap->pwrbtn_gsi)
+		aml_power_button(&a, ap->pwrbtn_gsi);
 	aml_pkg_end(&a, sb);
 	return a.overflow ? 0 : a.len;
 }
@@ -639,7 +686,7 @@ int acpi_build(void *buf, uint64_t buf_gpa, size_t buflen,
 	       struct bs_err *e)
 {
 	uint8_t *b = buf;
-	uint8_t aml[512];
+	uint8_t aml[1024];
 	size_t aml_len = dsdt_aml(aml, sizeof(aml), p);
 	bool mcfg = p->ecam_base != 0;
 	unsigned nx = mcfg ? 3 : 2;
