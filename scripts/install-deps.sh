@@ -11,7 +11,7 @@ pkgs=(
 	busybox-static cpio gzip xz-utils lz4 kmod
 	linux-source-6.1 bc bison flex libelf-dev libssl-dev make
 	# tests: nested-KVM harness and side-by-side benchmarks, disk images
-	qemu-system-x86 e2fsprogs iproute2
+	qemu-system-x86 e2fsprogs iproute2 socat
 )
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (apt-get)" >&2

@@ -14,6 +14,11 @@
 #include "config_util.h"
 
 #define NET_QUEUE_SIZE 256
+/* Busy polling of the transmit queues before an I/O thread sleeps, as for
+ * disks: a request/response exchange otherwise pays the thread's wake-up
+ * on every transmission (bench/net's UDP round trip: 26 -> 19 us, QEMU's
+ * 18 us). */
+#define NET_POLL_US 50
 #define NET_FIRST_SLOT (1 + BS_MAX_DISKS)
 
 static int io_thread_enter(void *opaque)
@@ -84,6 +89,7 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 		.name = name, .pairs = n->pairs, .fds = n->fds, .loops = n->loops,
 		.tap = true, .queue_size = NET_QUEUE_SIZE, .gm = &vm->mem,
 		.irq = &vm->irq, .vm_fd = vm->vm_fd,
+		.poll_us = NET_POLL_US,
 	};
 	memcpy(p.mac, n->mac, 6);
 	r = virtio_net_create(&n->dev, &p, e);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basalt/log.h"
@@ -244,6 +245,14 @@ void virtio_net_rx(struct virtio_net *d, unsigned k)
 
 /* ---- transmit (5.1.6.2) ---- */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void virtio_net_tx(struct virtio_net *d, unsigned k)
 {
 	struct virtio_net_pair *p = &d->pair[k];
@@ -298,6 +307,8 @@ void virtio_net_tx(struct virtio_net *d, unsigned k)
 			break;
 		}
 	}
+	if (notify)
+		p->tx_ns = mono_ns();
 	if (notify && vq_need_notify(vq))
 		virtio_pci_irq_queue(&d->t, txq(k));
 	pthread_mutex_unlock(&p->lock);
@@ -504,6 +515,30 @@ static void on_fd(void *opaque)
 	virtio_net_rx(p->d, p->idx);
 }
 
+/* A transmit queue idle this long is not polled: a receive-only stream
+ * would otherwise spin the thread after every batch. */
+#define POLL_TX_IDLE_NS 1000000
+
+/* io_loop poller: serves a transmit queue with chains waiting without the
+ * round trip of its notification through the eventfd and the loop's
+ * sleep -- the wake-up that dominates a request/response exchange. */
+static int poll_tx(void *opaque)
+{
+	struct virtio_net_pair *p = opaque;
+	struct virtq *vq;
+	bool has, idle;
+
+	pthread_mutex_lock(&p->lock);
+	vq = p->active ? virtio_pci_queue(&p->d->t, txq(p->idx)) : NULL;
+	has = vq && vq_has_avail(vq);
+	idle = mono_ns() - p->tx_ns > POLL_TX_IDLE_NS;
+	pthread_mutex_unlock(&p->lock);
+	if (!has)
+		return idle ? -1 : 0;
+	virtio_net_tx(p->d, p->idx);
+	return 1;
+}
+
 static void on_ctrl_kick(void *opaque)
 {
 	struct virtio_net *d = opaque;
@@ -576,6 +611,8 @@ int virtio_net_create(struct virtio_net **out, const struct virtio_net_params *p
 	for (unsigned k = 0; !r && p->loops && k < p->pairs; k++) {
 		struct virtio_net_pair *pr = &d->pair[k];
 
+		if (p->poll_us)
+			io_loop_set_poller(pr->loop, poll_tx, pr, p->poll_us);
 		r = io_loop_add_fd_watch(pr->loop, virtio_pci_notify_fd(&d->t, rxq(k)),
 					 on_rx_kick, pr, &pr->w_rx, e);
 		if (!r)

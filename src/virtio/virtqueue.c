@@ -174,12 +174,10 @@ struct walk {
 	uint64_t total;      /* out_len + in_len, checked against 2^32 */
 };
 
-/* Names descriptor i for messages: main table or indirect table. */
-static const char *where(char *buf, size_t n, bool indirect, unsigned i)
-{
-	snprintf(buf, n, "%s %u", indirect ? "indirect entry" : "descriptor", i);
-	return buf;
-}
+/* What descriptor i is in, for messages: the main table or an indirect
+ * one.  Formatted only on error paths: an snprintf() per descriptor was
+ * three quarters of a pop. */
+#define WHERE(indirect) ((indirect) ? "indirect entry" : "descriptor")
 
 /* Appends the buffer described by d (a non-INDIRECT descriptor). */
 static int add_buf(struct walk *w, const struct virtq_desc *d, bool indirect,
@@ -190,29 +188,27 @@ static int add_buf(struct walk *w, const struct virtq_desc *d, bool indirect,
 	unsigned nr = el->nr_out + el->nr_in;
 	bool is_write = d->flags & VIRTQ_DESC_F_WRITE;
 	struct vq_seg *s;
-	char loc[40];
 	void *hva;
 
-	where(loc, sizeof(loc), indirect, i);
 	if (d->len == 0)
-		return bs_errf(w->e, EINVAL, "%s: head %u: %s: zero length",
-			       vq->name, el->head, loc);
+		return bs_errf(w->e, EINVAL, "%s: head %u: %s %u: zero length",
+			       vq->name, el->head, WHERE(indirect), i);
 	/* Spec 2.7.4: "The driver MUST place any device-writable descriptor
 	 * elements after any device-readable descriptor elements." */
 	if (!is_write && el->nr_in)
 		return bs_errf(w->e, EINVAL,
-			       "%s: head %u: %s: device-readable after device-writable",
-			       vq->name, el->head, loc);
+			       "%s: head %u: %s %u: device-readable after device-writable",
+			       vq->name, el->head, WHERE(indirect), i);
 	if (d->addr + d->len < d->addr)
 		return bs_errf(w->e, EFAULT,
-			       "%s: head %u: %s: buffer 0x%llx+0x%x wraps past 2^64",
-			       vq->name, el->head, loc,
+			       "%s: head %u: %s %u: buffer 0x%llx+0x%x wraps past 2^64",
+			       vq->name, el->head, WHERE(indirect), i,
 			       (unsigned long long)d->addr, d->len);
 	hva = gm_ptr(vq->gm, d->addr, d->len);
 	if (!hva)
 		return bs_errf(w->e, EFAULT,
-			       "%s: head %u: %s: buffer 0x%llx+0x%x is not in guest RAM",
-			       vq->name, el->head, loc,
+			       "%s: head %u: %s %u: buffer 0x%llx+0x%x is not in guest RAM",
+			       vq->name, el->head, WHERE(indirect), i,
 			       (unsigned long long)d->addr, d->len);
 	if (nr == VQ_MAX_SEGS)
 		return bs_errf(w->e, E2BIG, "%s: head %u: more than %u buffers",
@@ -223,8 +219,8 @@ static int add_buf(struct walk *w, const struct virtq_desc *d, bool indirect,
 	w->total += d->len;
 	if (w->total > UINT32_MAX)
 		return bs_errf(w->e, EOVERFLOW,
-			       "%s: head %u: %s: chain exceeds 4 GiB - 1 bytes",
-			       vq->name, el->head, loc);
+			       "%s: head %u: %s %u: chain exceeds 4 GiB - 1 bytes",
+			       vq->name, el->head, WHERE(indirect), i);
 	s = &el->seg[nr];
 	*s = (struct vq_seg){
 		.gpa = d->addr, .hva = hva, .len = d->len, .is_write = is_write,

@@ -99,6 +99,8 @@ struct virtio_net_params {
 	struct kvm_irq_router *irq;     /* as in struct virtio_pci_params */
 	const struct msix_sink *sink;
 	int vm_fd;
+	unsigned poll_us;               /* busy-poll the transmit queues this long
+					 * before an I/O thread sleeps (0: never) */
 };
 
 struct virtio_net_stats {
@@ -123,6 +125,7 @@ struct virtio_net_pair {
 	struct iovec *iov;              /* a transmit chain (VQ_MAX_SEGS) */
 	struct io_watch *w_rx, *w_tx, *w_fd;
 	struct virtio_net_stats st;
+	uint64_t tx_ns;                 /* CLOCK_MONOTONIC of the last transmission */
 };
 
 struct virtio_net {

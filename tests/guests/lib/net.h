@@ -12,6 +12,7 @@
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_HOST_TSO4 11
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_F_CTRL_VQ 17
@@ -23,6 +24,7 @@
 #define VIRTIO_NET_S_LINK_UP 1
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
 #define VIRTIO_NET_OK 0
 #define VIRTIO_NET_ERR 1
 #define VIRTIO_NET_CTRL_MQ 4
@@ -52,6 +54,7 @@ struct guest_vnet {
 	uint8_t mac[6];
 	uint16_t status, max_pairs, pairs;
 	bool mrg;                       /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+	bool no_canary;                 /* guest_vnet_recv_peek() was used */
 	uint32_t rxbuf;                 /* bytes per receive buffer (mrg) */
 	unsigned rx_posted;             /* receive buffers kept available per queue */
 	uint64_t timeout;               /* TSC cycles to wait for the device */
@@ -84,6 +87,16 @@ int guest_vnet_send(struct guest_vnet *n, unsigned q, const struct virtio_net_hd
  * max, writes outside the descriptors. */
 int guest_vnet_recv(struct guest_vnet *n, unsigned q, struct virtio_net_hdr *h,
 		    void *frame, uint32_t max);
+/* guest_vnet_recv() for benchmarks: takes the next received packet of
+ * queue q with the same checks of ids, lengths and num_buffers but without
+ * the canaries and the copy: its header in *h and the first min(peek,
+ * length) frame bytes of its first buffer in frame; the buffers are
+ * reposted as they are and not notified (guest_vq_kick(&n->rx[q]) after a
+ * batch).  From the first call on, no receive buffer of the device gets a
+ * canary again and guest_vnet_recv() stops checking them.  The frame
+ * length, 0 if none is waiting, -1 (n->err). */
+int guest_vnet_recv_peek(struct guest_vnet *n, unsigned q, struct virtio_net_hdr *h,
+			 void *frame, uint32_t peek);
 /* Reclaims completed transmit buffers of queue q; -1 (n->err) on a bad id. */
 int guest_vnet_tx_reap(struct guest_vnet *n, unsigned q);
 /* A control-queue command: the ack byte (VIRTIO_NET_OK / _ERR), or -1. */
@@ -94,6 +107,7 @@ int guest_vnet_ctrl(struct guest_vnet *n, uint8_t class, uint8_t cmd, const void
 #define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
 #define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
 struct eth_hdr {
@@ -122,6 +136,13 @@ struct ip_hdr {
 struct icmp_hdr {
 	uint8_t type, code;
 	uint16_t csum, id, seq;
+} __attribute__((packed));
+
+struct tcp_hdr {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t off, flags;             /* data offset << 4; FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
+	uint16_t win, csum, urg;
 } __attribute__((packed));
 
 struct udp_hdr {

@@ -54,7 +54,8 @@ static int rx_post(struct guest_vnet *n, unsigned q)
 	struct guest_vbuf b[3];
 	unsigned nb = 0;
 
-	memset(s, CANARY, GUEST_VNET_SLOT);
+	if (!n->no_canary)
+		memset(s, CANARY, GUEST_VNET_SLOT);
 	if (n->mrg) {
 		b[nb++] = (struct guest_vbuf){ s, n->rxbuf, true };
 	} else {
@@ -223,7 +224,8 @@ static int rx_buffer(struct guest_vnet *n, unsigned q, uint16_t id, uint32_t len
 	if (n->mrg) {
 		if (take(n, s, *off, len, h, frame, max))
 			return -1;
-		if (n->rxbuf < GUEST_VNET_SLOT && !canary_ok(s + n->rxbuf, GUEST_VNET_SLOT - n->rxbuf))
+		if (!n->no_canary && n->rxbuf < GUEST_VNET_SLOT &&
+		    !canary_ok(s + n->rxbuf, GUEST_VNET_SLOT - n->rxbuf))
 			return fail(n, "receive queue %u: device wrote past a %u-byte buffer", q,
 				    n->rxbuf);
 	} else {
@@ -234,19 +236,33 @@ static int rx_buffer(struct guest_vnet *n, unsigned q, uint16_t id, uint32_t len
 		    take(n, s + PIECE_B, HDR_LEN, b, h, frame, max) ||
 		    take(n, s + PIECE_C, HDR_LEN + b, fl - b, h, frame, max))
 			return -1;
-		if (!canary_ok(s + PIECE_A + HDR_LEN, PIECE_B - HDR_LEN) ||
-		    !canary_ok(s + PIECE_B + PIECE_B_LEN, PIECE_C - PIECE_B - PIECE_B_LEN) ||
-		    !canary_ok(s + PIECE_C + PIECE_C_LEN, GUEST_VNET_SLOT - PIECE_C - PIECE_C_LEN))
+		if (!n->no_canary &&
+		    (!canary_ok(s + PIECE_A + HDR_LEN, PIECE_B - HDR_LEN) ||
+		     !canary_ok(s + PIECE_B + PIECE_B_LEN, PIECE_C - PIECE_B - PIECE_B_LEN) ||
+		     !canary_ok(s + PIECE_C + PIECE_C_LEN, GUEST_VNET_SLOT - PIECE_C - PIECE_C_LEN)))
 			return fail(n, "receive queue %u: device wrote between or past the "
 				    "descriptors of a chain", q);
 		/* Bytes past the used length stay untouched. */
-		if (fl < PIECE_B_LEN ? !canary_ok(s + PIECE_B + fl, PIECE_B_LEN - fl) :
-				       !canary_ok(s + PIECE_C + fl - b, PIECE_C_LEN - (fl - b)))
+		if (!n->no_canary &&
+		    (fl < PIECE_B_LEN ? !canary_ok(s + PIECE_B + fl, PIECE_B_LEN - fl) :
+					!canary_ok(s + PIECE_C + fl - b, PIECE_C_LEN - (fl - b))))
 			return fail(n, "receive queue %u: device wrote past the used length %u", q,
 				    len);
 	}
 	*off += len;
 	return rx_post(n, q) ? fail(n, "receive queue %u: repost failed", q) : 0;
+}
+
+/* Counts one received packet of nb buffers with header h. */
+static void rx_count(struct guest_vnet *n, unsigned q, const struct virtio_net_hdr *h,
+		     uint16_t nb)
+{
+	n->st[q].rx_packets++;
+	n->st[q].rx_merged += nb > 1;
+	n->st[q].rx_needs_csum += !!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	n->st[q].rx_data_valid += !!(h->flags & VIRTIO_NET_HDR_F_DATA_VALID);
+	if (nb > n->st[q].rx_max_buffers)
+		n->st[q].rx_max_buffers = nb;
 }
 
 int guest_vnet_recv(struct guest_vnet *n, unsigned q, struct virtio_net_hdr *h,
@@ -279,15 +295,70 @@ int guest_vnet_recv(struct guest_vnet *n, unsigned q, struct virtio_net_hdr *h,
 			return -1;
 	}
 	guest_vq_kick(vq);
-	n->st[q].rx_packets++;
 	if (!n->mrg)
 		nb = 1;		/* num_buffers is the caller's to check */
-	n->st[q].rx_merged += nb > 1;
-	n->st[q].rx_needs_csum += !!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	n->st[q].rx_data_valid += !!(h->flags & VIRTIO_NET_HDR_F_DATA_VALID);
-	if (nb > n->st[q].rx_max_buffers)
-		n->st[q].rx_max_buffers = nb;
+	rx_count(n, q, h, nb);
 	return (int)(off - HDR_LEN);
+}
+
+int guest_vnet_recv_peek(struct guest_vnet *n, unsigned q, struct virtio_net_hdr *h,
+			 void *frame, uint32_t peek)
+{
+	struct guest_vq *vq = &n->rx[q];
+	uint32_t total = 0;
+	uint16_t nb = 1;
+
+	if (q >= n->pairs)
+		return fail(n, "recv: queue %u out of range", q);
+	n->no_canary = true;
+	for (unsigned i = 0; i < nb; i++) {
+		const uint8_t *s;
+		uint32_t len;
+		uint16_t id;
+
+		if (i == 0) {
+			int r = guest_vq_poll(vq, &id, &len);
+
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				return fail(n, "receive queue %u: used id %u is not a head in "
+					    "flight", q, id);
+		} else {
+			int64_t l = guest_vq_wait(vq, &id, n->timeout);
+
+			if (l < 0)
+				return fail(n, "receive queue %u: buffer %u of %u %s", q, i + 1,
+					    nb, l == -1 ? "never came" : "has a bad id");
+			len = (uint32_t)l;
+		}
+		n->st[q].rx_buffers++;
+		if (len > n->rxbuf || (i == 0 && len < HDR_LEN))
+			return fail(n, "receive queue %u: used length %u for a %u-byte buffer",
+				    q, len, n->rxbuf);
+		s = rxmem[q][id];
+		if (i == 0) {
+			uint32_t fl = len - HDR_LEN, k = fl < peek ? fl : peek;
+
+			memcpy(h, s + PIECE_A, HDR_LEN);
+			if (n->mrg) {
+				nb = h->num_buffers;
+				if (nb == 0)
+					return fail(n, "receive queue %u: num_buffers 0", q);
+				memcpy(frame, s + HDR_LEN, k);
+			} else {
+				uint32_t b = k < PIECE_B_LEN ? k : PIECE_B_LEN;
+
+				memcpy(frame, s + PIECE_B, b);
+				memcpy((uint8_t *)frame + b, s + PIECE_C, k - b);
+			}
+		}
+		total += len;
+		if (rx_post(n, q))
+			return fail(n, "receive queue %u: repost failed", q);
+	}
+	rx_count(n, q, h, nb);
+	return (int)(total - HDR_LEN);
 }
 
 int guest_vnet_ctrl(struct guest_vnet *n, uint8_t class, uint8_t cmd, const void *data,
