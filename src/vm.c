@@ -200,6 +200,30 @@ static int setup_devices(struct vm *vm, struct bs_err *e)
 	return r;
 }
 
+int vm_io_thread_enter(void *opaque)
+{
+	struct vm *vm = opaque;
+	struct bs_err e;
+
+	if (sandbox_enter(SB_ROLE_IO, vm_sb_mode(vm->cfg), &e)) {
+		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_irq_router(struct vm *vm, struct bs_err *e)
+{
+	int r;
+
+	if (vm->irq_router)
+		return 0;
+	r = kvm_irq_router_init(&vm->irq, vm->vm_fd, e);
+	if (!r)
+		vm->irq_router = true;
+	return r;
+}
+
 static int setup_firmware_and_kernel(struct vm *vm, struct bs_err *e)
 {
 	struct acpi_params ap = {

@@ -14,18 +14,6 @@
 /* Disks use slots 1..16, nets 17..24. */
 #define BALLOON_SLOT 25
 
-static int io_thread_enter(void *opaque)
-{
-	struct vm *vm = opaque;
-	struct bs_err e;
-
-	if (sandbox_enter(SB_ROLE_IO, vm_sb_mode(vm->cfg), &e)) {
-		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
 int vm_balloon_create(struct vm *vm, struct bs_err *e)
 {
 	const struct balloon_config *bc = &vm->cfg->balloon;
@@ -36,19 +24,16 @@ int vm_balloon_create(struct vm *vm, struct bs_err *e)
 	b->stats_efd = -1;
 	if (!bc->enabled)
 		return 0;
-	if (!vm->irq_router) {
-		r = kvm_irq_router_init(&vm->irq, vm->vm_fd, e);
-		if (r)
-			return r;
-		vm->irq_router = true;
-	}
+	r = vm_irq_router(vm, e);
+	if (r)
+		return r;
 	b->stats_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (b->stats_efd < 0)
 		return bs_errf(e, errno, "balloon: eventfd: %s", strerror(errno));
 	r = io_loop_create_any(&b->loop, "balloon", e);
 	if (r)
 		return bs_errf(e, -r, "balloon: %s", e->msg);
-	io_loop_set_thread_hook(b->loop, io_thread_enter, vm);
+	io_loop_set_thread_hook(b->loop, vm_io_thread_enter, vm);
 	p = (struct virtio_balloon_params){
 		.name = "virtio-balloon", .loop = b->loop,
 		.target_pages = (uint32_t)(bc->target / GM_PAGE_SIZE),

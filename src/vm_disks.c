@@ -18,19 +18,6 @@
  * wake-up. */
 #define DISK_POLL_US 50
 
-/* First thing on each I/O thread: its seccomp filter. */
-static int io_thread_enter(void *opaque)
-{
-	struct vm *vm = opaque;
-	struct bs_err e;
-
-	if (sandbox_enter(SB_ROLE_IO, vm_sb_mode(vm->cfg), &e)) {
-		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
 static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 {
 	const struct disk_config *dc = &vm->cfg->disks[i];
@@ -50,7 +37,7 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 	r = io_loop_create_any(&dk->loop, loop_name, e);
 	if (r)
 		return bs_errf(e, -r, "disks[%u]: %s", i, e->msg);
-	io_loop_set_thread_hook(dk->loop, io_thread_enter, vm);
+	io_loop_set_thread_hook(dk->loop, vm_io_thread_enter, vm);
 	r = blk_open(&dk->backend, dc->path, &o, dk->loop, e);
 	if (r)
 		return r;
@@ -81,12 +68,9 @@ int vm_disks_create(struct vm *vm, struct bs_err *e)
 
 	if (!vm->cfg->ndisks)
 		return 0;
-	if (!vm->irq_router) {
-		r = kvm_irq_router_init(&vm->irq, vm->vm_fd, e);
-		if (r)
-			return r;
-		vm->irq_router = true;
-	}
+	r = vm_irq_router(vm, e);
+	if (r)
+		return r;
 	for (unsigned i = 0; i < vm->cfg->ndisks; i++) {
 		vm->ndisks = i + 1;
 		r = create_one(vm, i, e);

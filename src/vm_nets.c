@@ -21,18 +21,6 @@
 #define NET_POLL_US 50
 #define NET_FIRST_SLOT (1 + BS_MAX_DISKS)
 
-static int io_thread_enter(void *opaque)
-{
-	struct vm *vm = opaque;
-	struct bs_err e;
-
-	if (sandbox_enter(SB_ROLE_IO, vm_sb_mode(vm->cfg), &e)) {
-		vm_stop(vm, BS_EXIT_ERROR, "%s", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* Queue pairs: as configured, else one per vCPU where the tap can have
  * several queues (multi_queue, or one we create), else one. */
 static unsigned pairs_for(const struct vm *vm, const struct net_config *nc)
@@ -69,7 +57,7 @@ static int create_one(struct vm *vm, unsigned i, struct bs_err *e)
 		r = io_loop_create_any(&n->loops[k], lname, e);
 		if (r)
 			return bs_errf(e, -r, "nets[%u]: %s", i, e->msg);
-		io_loop_set_thread_hook(n->loops[k], io_thread_enter, vm);
+		io_loop_set_thread_hook(n->loops[k], vm_io_thread_enter, vm);
 	}
 	/* 5.1.6.5.5: only the first pair is in use until the driver asks for
 	 * more; keep the kernel from queueing packets on the others. */
@@ -111,12 +99,9 @@ int vm_nets_create(struct vm *vm, struct bs_err *e)
 
 	if (!vm->cfg->nnets)
 		return 0;
-	if (!vm->irq_router) {
-		r = kvm_irq_router_init(&vm->irq, vm->vm_fd, e);
-		if (r)
-			return r;
-		vm->irq_router = true;
-	}
+	r = vm_irq_router(vm, e);
+	if (r)
+		return r;
 	for (unsigned i = 0; i < vm->cfg->nnets; i++) {
 		vm->nnets = i + 1;
 		r = create_one(vm, i, e);

@@ -94,12 +94,9 @@ int vm_pt_create(struct vm *vm, struct bs_err *e)
 
 	if (!cfg->ndevices)
 		return 0;
-	if (!vm->irq_router) {
-		r = kvm_irq_router_init(&vm->irq, vm->vm_fd, e);
-		if (r)
-			return r;
-		vm->irq_router = true;
-	}
+	r = vm_irq_router(vm, e);
+	if (r)
+		return r;
 	nslots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	kvm_slots_init(&vm->slots, vm->vm_fd, GM_MAX_REGIONS,
 		       nslots > GM_MAX_REGIONS ? (unsigned)nslots : 32);

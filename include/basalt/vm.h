@@ -189,6 +189,12 @@ void vm_pause_init(struct vm *vm);
 void vm_vcpu_park(struct vm *vm);       /* vCPU thread, while pause.req */
 void vm_pause_wake(struct vm *vm);      /* from vm_stop() */
 
+/* For the device files above: the thread hook every device I/O thread
+ * runs first (its seccomp filter; on failure the VM stops), and the MSI
+ * router, set up by whichever device needs it first. */
+int vm_io_thread_enter(void *vm);
+int vm_irq_router(struct vm *vm, struct bs_err *e);
+
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned index, struct bs_err *e);
 int vcpu_start(struct vcpu *v, struct bs_err *e);
