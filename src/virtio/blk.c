@@ -149,30 +149,6 @@ static int bounce_if_needed(struct vblk_req *r, uint32_t len, bool out)
 
 /* ---- request parsing ---- */
 
-/* Copies n bytes starting at byte off of the device-readable part. */
-static bool out_copy(const struct vq_elem *el, uint32_t off, void *dst, uint32_t n)
-{
-	uint8_t *o = dst;
-
-	if (off > el->out_len || n > el->out_len - off)
-		return false;
-	for (unsigned i = 0; i < el->nr_out && n; i++) {
-		const struct vq_seg *s = &el->seg[i];
-
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		uint32_t k = s->len - off < n ? s->len - off : n;
-
-		memcpy(o, (uint8_t *)s->hva + off, k);
-		o += k;
-		n -= k;
-		off = 0;
-	}
-	return n == 0;
-}
-
 /* iovecs for bytes [off, off + n) of the readable (in = false) or
  * writable part.  Returns the count. */
 static unsigned make_iov(const struct vq_elem *el, bool in, uint32_t off,
@@ -232,7 +208,7 @@ static void handle(struct virtio_blk *d, unsigned q, const struct vq_elem *el)
 	r->status = (uint8_t *)last->hva + last->len - 1;
 	r->br.cb = io_done;
 
-	out_copy(el, 0, &h, sizeof(h));	/* length checked by the caller */
+	vq_read_out(el, 0, &h, sizeof(h));	/* length checked by the caller */
 	h.type = le32toh(h.type);
 	h.sector = le64toh(h.sector);
 	switch (h.type) {
@@ -287,7 +263,7 @@ static void handle(struct virtio_blk *d, unsigned q, const struct vq_elem *el)
 		/* Exactly one range (max_*_seg = 1); flags: only unmap, and
 		 * only for WRITE_ZEROES (5.2.6.2). */
 		if (el->out_len - sizeof(h) != sizeof(seg) ||
-		    !out_copy(el, sizeof(h), &seg, sizeof(seg)) ||
+		    !vq_read_out(el, sizeof(h), &seg, sizeof(seg)) ||
 		    (le32toh(seg.flags) & ~(wz ? 1u : 0u))) {
 			finish(r, VIRTIO_BLK_S_UNSUPP);
 			return;

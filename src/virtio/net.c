@@ -321,16 +321,10 @@ void virtio_net_tx(struct virtio_net *d, unsigned k)
 static uint8_t ctrl_command(struct virtio_net *d, const struct vq_elem *el)
 {
 	uint8_t cmd[4] = { 0 };
-	uint32_t pos = 0;
 	unsigned pairs;
 
-	for (unsigned i = 0; i < el->nr_out && pos < sizeof(cmd); i++) {
-		uint32_t k = el->seg[i].len < sizeof(cmd) - pos ? el->seg[i].len :
-			     (uint32_t)sizeof(cmd) - pos;
-
-		memcpy(cmd + pos, el->seg[i].hva, k);
-		pos += k;
-	}
+	/* Shorter commands leave the rest 0 (out_len is checked below). */
+	vq_read_out(el, 0, cmd, el->out_len < sizeof(cmd) ? el->out_len : sizeof(cmd));
 	if (cmd[0] != VIRTIO_NET_CTRL_MQ || cmd[1] != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
 	    el->out_len != 4 || !has(d, VIRTIO_NET_F_MQ))
 		return VIRTIO_NET_ERR;

@@ -513,3 +513,27 @@ bool vq_has_avail(const struct virtq *vq)
 	return vq->ready && !vq->broken &&
 	       rd16_acquire(vq->avail_hva + AVAIL_IDX) != vq->last_avail_idx;
 }
+
+/* Copies n bytes starting at byte off of the device-readable part. */
+bool vq_read_out(const struct vq_elem *el, uint32_t off, void *dst, uint32_t n)
+{
+	uint8_t *o = dst;
+
+	if (off > el->out_len || n > el->out_len - off)
+		return false;
+	for (unsigned i = 0; i < el->nr_out && n; i++) {
+		const struct vq_seg *s = &el->seg[i];
+
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint32_t k = s->len - off < n ? s->len - off : n;
+
+		memcpy(o, (uint8_t *)s->hva + off, k);
+		o += k;
+		n -= k;
+		off = 0;
+	}
+	return n == 0;
+}

@@ -182,6 +182,10 @@ bool vq_enable_notify_past(struct virtq *vq, uint16_t seen);
  * (one acquire read of avail->idx; for polling devices). */
 bool vq_has_avail(const struct virtq *vq);
 
+/* Copies n bytes starting at byte off of el's device-readable part into
+ * dst; false (nothing promised about dst) if the part is shorter. */
+bool vq_read_out(const struct vq_elem *el, uint32_t off, void *dst, uint32_t n);
+
 /* vring_need_event() of the spec's virtio_queue.h appendix: true if
  * event_idx lies in the window (old, new_idx] of entries just published,
  * with 16-bit wrap-around. */
